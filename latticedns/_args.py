@@ -1,0 +1,40 @@
+"""Argument checks for public functions: one clear ``ConfigError`` naming the argument.
+
+These are the only validation helpers of the physics core; they convert to float
+arrays and raise :class:`latticedns.errors.ConfigError` (a ``ValueError``).
+"""
+
+import numpy as np
+
+from .errors import ConfigError
+
+__all__ = ["check_positive", "check_polarization", "check_finite"]
+
+
+def check_finite(name, value):
+    """Return ``value`` as a float array, refusing NaN or infinite entries."""
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError(name, "must be finite (no NaN or inf)")
+    return arr
+
+
+def check_positive(name, value, allow_zero=False):
+    """Return ``value`` as a float array, refusing negative (or zero) entries."""
+    arr = check_finite(name, value)
+    bad = arr < 0 if allow_zero else arr <= 0
+    if np.any(bad):
+        bound = ">= 0" if allow_zero else "> 0"
+        worst = float(arr[bad].min()) if arr.ndim else float(arr)
+        raise ConfigError(name, f"must be {bound}, got {worst:g}")
+    return arr
+
+
+def check_polarization(name, value):
+    """Return ``value`` as a float array, refusing entries outside [-1, 1]."""
+    arr = check_finite(name, value)
+    bad = np.abs(arr) > 1
+    if np.any(bad):
+        worst = float(arr[bad].flat[0]) if arr.ndim else float(arr)
+        raise ConfigError(name, f"must lie in [-1, 1], got {worst:g}")
+    return arr

@@ -1,0 +1,116 @@
+"""Fig. 3 of Chessari et al. (2023): D(r) for several electron polarizations, and the limits."""
+
+import numpy as np
+
+from ..diffusion import (
+    DiffusionConditions,
+    diffusion_coefficient,
+    hidden_radius_nm,
+    mean_volume_radius_nm,
+    validity_radius_nm,
+)
+
+__all__ = ["plot_fig3a", "plot_fig3b"]
+
+
+def _new_axes(ax):
+    if ax is not None:
+        return ax.figure, ax
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.0, 4.5), layout="constrained")
+    return fig, ax
+
+
+def _decorate(ax, c, r):
+    r_mv = mean_volume_radius_nm(c.radical_mM)
+    r_h = hidden_radius_nm(c.hidden_coupling_kHz, c.averaging)
+    r_bad = validity_radius_nm(c.gamma_c, c.averaging)
+    ax.axvspan(r[0], r_bad, color="0.85", zorder=0, label=r"$\Gamma_c < |A_z|$")
+    ax.axvline(r_mv, color="k", lw=1.2, label=rf"$r_{{MV}}$ = {r_mv:.2f} nm")
+    ax.axvline(r_h, color="0.5", lw=1.2, label=rf"$r_h$ = {r_h:.2f} nm")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(r[0], r[-1])
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    ticks = [t for t in (0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0) if r[0] <= t <= r[-1]]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("distance to the electron r (nm)")
+    ax.set_ylabel(r"spin diffusion coefficient D (nm$^2$ s$^{-1}$)")
+    return r_h
+
+
+def plot_fig3a(conditions=None, r_nm=None, pbars=None, ax=None):
+    """D(r) on log axes for Pbar = 0, 0.1, ..., 1 (Eq. 9), with r_MV, r_h and the invalid region.
+
+    Parameters
+    ----------
+    conditions : DiffusionConditions, optional
+        Fig. 3 conditions by default.
+    r_nm : array_like, optional
+        Distances in nm (default 0.25-4 nm, log spaced).
+    pbars : array_like, optional
+        Electron polarizations (default 0 to 1 in steps of 0.1).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    c = conditions or DiffusionConditions()
+    r = np.geomspace(0.25, 4.0, 400) if r_nm is None else np.asarray(r_nm, float)
+    pbars = np.linspace(0.0, 1.0, 11) if pbars is None else np.asarray(pbars, float)
+    fig, ax = _new_axes(ax)
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["viridis"]
+    for p in pbars:
+        ax.plot(r, diffusion_coefficient(r, p, c), color=cmap(p), lw=1.3)
+    r_h = _decorate(ax, c, r)
+    on, off = diffusion_coefficient(r_h, [0.5, c.electron_boltzmann], c)
+    ax.plot([r_h, r_h], [on, off], "o", mfc="none", mec="C3", ms=8)
+    ax.annotate("", xy=(r_h, on), xytext=(r_h, off),
+                arrowprops=dict(arrowstyle="->", color="C3"))
+    ax.text(r_h * 1.05, np.sqrt(on * off), f"x{on / off:.1f}", color="C3")
+    sm = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap=cmap)
+    fig.colorbar(sm, ax=ax, label=r"electron polarization $\bar P$")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(rf"D = W a$^2$, a = {c.a_nm} nm, $\tau_c$ = {c.tau_c_us} $\mu$s, "
+                 rf"$\Gamma_2^{{(II)}}/2\pi$ = {c.gamma2_II_kHz} kHz", fontsize=9)
+    return fig
+
+
+def plot_fig3b(conditions=None, pbar=0.7, r_nm=None, ax=None):
+    """D(r) from the exact rate (Eq. 9) and its slow (Eq. 10) and fast (Eq. 11) limits.
+
+    Parameters
+    ----------
+    conditions : DiffusionConditions, optional
+    pbar : float
+        Electron polarization (0.7 as in the paper).
+    r_nm : array_like, optional
+        Distances in nm.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    c = conditions or DiffusionConditions()
+    r = np.geomspace(0.25, 4.0, 400) if r_nm is None else np.asarray(r_nm, float)
+    fig, ax = _new_axes(ax)
+    styles = {"exact": ("k", "-", "exact, Eq. 9"), "slow": ("C0", "--", "slow motion, Eq. 10"),
+              "fast": ("C3", ":", "fast motion, Eq. 11")}
+    for limit, (color, ls, label) in styles.items():
+        ax.plot(r, diffusion_coefficient(r, pbar, c, limit=limit), color=color, ls=ls, lw=1.6,
+                label=label)
+    _decorate(ax, c, r)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(rf"$\bar P$ = {pbar}", fontsize=9)
+    return fig
