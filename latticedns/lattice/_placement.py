@@ -14,14 +14,12 @@ Units: lengths in nm.  All functions take and return positions in ``[0, L)^3``.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 from scipy.spatial import cKDTree
 
 from latticedns.errors import ConfigError
 
-__all__ = ["uniform_points", "random_sequential_addition", "sequential_accept",
+__all__ = ["uniform_points", "random_sequential_addition", "sequential_accept", "near_centres",
            "morton_order", "MAX_RSA_ROUNDS", "MAX_CANDIDATES_PER_POINT"]
 
 #: bound on the number of candidate batches drawn by the RSA
@@ -37,10 +35,28 @@ def uniform_points(rng: np.random.Generator, n: int, box_nm: float) -> np.ndarra
     return p
 
 
-def sequential_accept(n: int, pairs: np.ndarray) -> np.ndarray:
+def near_centres(tree: cKDTree, centres_nm: np.ndarray, radius_nm: float) -> np.ndarray:
+    """(n,) bool: which of the tree's n points lie within radius_nm (<=) of any centre.
+
+    Ball queries *from* the (few) centres into the tree of (many) points: much cheaper
+    than a nearest-centre query per point.  The Python loop runs over centres only.
+    """
+    mask = np.zeros(tree.n, dtype=bool)
+    if len(centres_nm) == 0 or radius_nm <= 0:
+        return mask
+    hits = tree.query_ball_point(centres_nm, radius_nm)
+    hits = [np.asarray(h, dtype=np.intp) for h in hits if len(h)]
+    if hits:
+        mask[np.concatenate(hits)] = True
+    return mask
+
+
+def sequential_accept(n: int, pairs: np.ndarray, rejected: np.ndarray | None = None) -> np.ndarray:
     """Which of n ordered candidates survive one-by-one hard-core addition.
 
-    Candidate j is accepted iff no *accepted* candidate i < j conflicts with it.
+    Candidate j is accepted iff it is not pre-rejected and no *accepted* candidate i < j
+    conflicts with it.  Resolved in a few vectorized sweeps (each sweep decides at least
+    the lowest undecided candidate; in practice conflict chains are short).
 
     Parameters
     ----------
@@ -48,6 +64,8 @@ def sequential_accept(n: int, pairs: np.ndarray) -> np.ndarray:
         Number of candidates.
     pairs : (P, 2) int array
         Conflicting pairs (any order within a row).
+    rejected : (n,) bool, optional
+        Candidates rejected beforehand (they block nobody).
 
     Returns
     -------
@@ -55,18 +73,19 @@ def sequential_accept(n: int, pairs: np.ndarray) -> np.ndarray:
         Acceptance mask.
     """
     state = np.zeros(n, dtype=np.int8)  # 0 undecided, 1 accepted, -1 rejected
-    if len(pairs) == 0:
-        return np.ones(n, dtype=bool)
+    if rejected is not None:
+        state[rejected] = -1
     a = np.minimum(pairs[:, 0], pairs[:, 1])
     b = np.maximum(pairs[:, 0], pairs[:, 1])
+    keep = (state[a] == 0) & (state[b] == 0)
+    a, b = a[keep], b[keep]
     while True:
-        live = state[a] >= 0  # earlier partner not rejected
         blocked = np.zeros(n, dtype=bool)
-        blocked[b[live]] = True
+        blocked[b[state[a] >= 0]] = True  # an earlier partner not (yet) rejected
         state[(state == 0) & ~blocked] = 1
         kill = b[state[a] == 1]
         state[kill[state[kill] == 0]] = -1
-        if not np.any(state == 0):
+        if len(a) == 0 or not np.any(state == 0):
             return state == 1
         keep = (state[a] >= 0) & (state[b] == 0)  # pairs that can still matter
         a, b = a[keep], b[keep]
@@ -77,7 +96,8 @@ def random_sequential_addition(
     n_target: int,
     box_nm: float,
     min_dist_nm: float,
-    excluded: Callable[[np.ndarray], np.ndarray] | None = None,
+    obstacles_nm: np.ndarray | None = None,
+    obstacle_radius_nm: float = 0.0,
     key: str = "min_dist",
 ) -> np.ndarray:
     """Place exactly n_target points with pairwise minimum-image distance >= min_dist_nm.
@@ -91,9 +111,11 @@ def random_sequential_addition(
         Periodic cubic box edge L, nm.
     min_dist_nm : float
         Hard-core distance, nm (0: no mutual exclusion); must be < L/2.
-    excluded : callable, optional
-        ``excluded(points (m,3)) -> (m,) bool``: True for candidates in a forbidden
-        region (e.g. within the proton-radical distance of a radical).
+    obstacles_nm : (K, 3) float, optional
+        Centres of forbidden spheres (e.g. radicals), nm, in [0, L)^3.
+    obstacle_radius_nm : float
+        Radius of the forbidden spheres, nm (points must be >= this far from every
+        obstacle); must be < L/2.
     key : str
         Dotted config key named in the ConfigError if placement fails.
 
@@ -113,35 +135,39 @@ def random_sequential_addition(
     count, drawn, rounds = 0, 0, 0
     acceptance = 1.0
     budget = MAX_CANDIDATES_PER_POINT * n_target + 10_000
+    use_obstacles = obstacles_nm is not None and len(obstacles_nm) > 0 and obstacle_radius_nm > 0
     while count < n_target:
         if rounds >= MAX_RSA_ROUNDS or drawn >= budget:
             raise ConfigError(key, f"could not place {n_target} points in a {box_nm:.4g} nm box "
                               f"after {drawn} candidates in {rounds} batches ({count} placed): "
                               "the box is too crowded; reduce the distance or concentration")
         need = n_target - count
-        m = min(int(need / max(acceptance, 1e-3) * 1.05) + 64, budget - drawn)
+        m = min(int(need / acceptance * 1.05) + 64, budget - drawn)
         cand = uniform_points(rng, m, box_nm)
         drawn += m
         rounds += 1
-        if excluded is not None:
-            cand = cand[~excluded(cand)]
-        if min_dist_nm > 0 and len(cand):
+        bad = np.zeros(m, dtype=bool)
+        if use_obstacles or min_dist_nm > 0:
+            ctree = cKDTree(cand, boxsize=box_nm, balanced_tree=False)
+        if use_obstacles:
+            bad |= near_centres(ctree, obstacles_nm, obstacle_radius_nm)
+        if min_dist_nm > 0:
             for t in trees:
-                d, _ = t.query(cand, k=1, distance_upper_bound=min_dist_nm)
-                cand = cand[~np.isfinite(d)]  # finite <=> a point closer than min_dist
-            pairs = cKDTree(cand, boxsize=box_nm).query_pairs(min_dist_nm, output_type="ndarray")
-            if len(pairs):
-                v = cand[pairs[:, 1]] - cand[pairs[:, 0]]
-                v -= box_nm * np.rint(v / box_nm)
-                pairs = pairs[np.einsum("ij,ij->i", v, v) < min_dist_nm**2]
-            cand = cand[sequential_accept(len(cand), pairs)]
-        cand = cand[:need]
-        acceptance = max(len(cand) / m, 1e-3) if len(cand) < need else acceptance
+                live = np.flatnonzero(~bad)
+                d, _ = t.query(cand[live], k=1, distance_upper_bound=min_dist_nm)
+                bad[live[np.isfinite(d)]] = True  # finite <=> a point closer than min_dist
+            pairs = ctree.query_pairs(min_dist_nm, output_type="ndarray")  # distance <= min
+            ok = sequential_accept(m, pairs, bad)
+        else:
+            ok = ~bad
+        cand = cand[ok][:need]
+        if len(cand) < need:
+            acceptance = max(len(cand) / m, 1e-3)
         if len(cand):
             chunks.append(cand)
             count += len(cand)
             if min_dist_nm > 0 and count < n_target:
-                trees.append(cKDTree(cand, boxsize=box_nm))
+                trees.append(cKDTree(cand, boxsize=box_nm, balanced_tree=False))
     return np.concatenate(chunks) if chunks else np.empty((0, 3))
 
 

@@ -35,18 +35,59 @@ def _check_cutoff(sample: Sample, cutoff_nm: object) -> float:
     return float(cutoff_nm)
 
 
-def _geometry(vec: np.ndarray, box_nm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Wrap (P,3) difference vectors to the minimum image; return vec, |vec|, cos(theta)."""
-    vec -= box_nm * np.rint(vec / box_nm)
-    dist = np.sqrt(np.einsum("ij,ij->i", vec, vec))
-    cos = np.zeros_like(dist)
-    np.divide(vec[:, 2], dist, out=cos, where=dist > 0)
+_CHUNK = 1 << 20  # pairs per chunk: temporaries stay in cache-sized, reused buffers
+
+
+def _geometry(a: np.ndarray, ia: np.ndarray, b: np.ndarray, ib: np.ndarray,
+              box_nm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimum-image vectors b[ib] - a[ia] (P,3) nm, their lengths (P,) nm and z/length.
+
+    Processed in chunks of 2^20 pairs with preallocated temporaries (fresh memory is
+    expensive to fault in at 1e7+ pairs; only the outputs are allocated).
+    """
+    n = len(ia)
+    vec, dist, cos = np.empty((n, 3)), np.empty(n), np.zeros(n)
+    a_cols = [np.ascontiguousarray(a[:, k]) for k in range(3)]
+    b_cols = [np.ascontiguousarray(b[:, k]) for k in range(3)]
+    m = min(n, _CHUNK)
+    d, w, r2 = np.empty(m), np.empty(m), np.empty(m)
+    inv = 1.0 / box_nm
+    for lo in range(0, n, _CHUNK):  # loop over chunks, not pairs
+        hi = min(n, lo + _CHUNK)
+        c = hi - lo
+        dc, wc, r2c = d[:c], w[:c], r2[:c]
+        r2c[:] = 0.0
+        for k in range(3):
+            np.take(b_cols[k], ib[lo:hi], out=dc, mode="clip")
+            np.take(a_cols[k], ia[lo:hi], out=wc, mode="clip")
+            dc -= wc
+            np.multiply(dc, inv, out=wc)
+            np.rint(wc, out=wc)
+            wc *= box_nm
+            dc -= wc
+            vec[lo:hi, k] = dc
+            np.multiply(dc, dc, out=wc)
+            r2c += wc
+        np.sqrt(r2c, out=dist[lo:hi])
+        np.divide(vec[lo:hi, 2], dist[lo:hi], out=cos[lo:hi], where=dist[lo:hi] > 0)
     return vec, dist, cos
 
 
-def _sorted(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarray:
-    """Permutation sorting pairs by (first, second)."""
-    return np.argsort(first.astype(np.int64) * n_second + second, kind="stable")
+def _sorted_pairs(pairs: np.ndarray, n_second: int, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Unique (first, second) rows of a (P,2) int array sorted lexicographically.
+
+    Sorts the int64 keys first*n_second+second by value (much faster than an argsort)
+    and decodes them straight into the index dtype.
+    """
+    key = pairs[:, 0].astype(np.int64)
+    key *= n_second
+    key += pairs[:, 1]
+    key.sort()
+    first = np.empty(len(key), dtype=dtype)
+    second = np.empty(len(key), dtype=dtype)
+    np.floor_divide(key, n_second, out=first, casting="unsafe")
+    np.remainder(key, n_second, out=second, casting="unsafe")
+    return first, second
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,12 +173,9 @@ def proton_pairs(sample: Sample, cutoff_nm: float) -> PairList:
     rc = _check_cutoff(sample, cutoff_nm)
     x, L, n = sample.protons_nm, sample.box_nm, sample.n_protons
     pairs = cKDTree(x, boxsize=L).query_pairs(rc, output_type="ndarray")
-    i, j = pairs[:, 0], pairs[:, 1]
+    i, j = _sorted_pairs(pairs, n, _index_dtype(n))
     del pairs
-    order = _sorted(i, j, n)
-    dt = _index_dtype(n)
-    i, j = i[order].astype(dt), j[order].astype(dt)
-    vec, dist, cos = _geometry(x[j] - x[i], L)
+    vec, dist, cos = _geometry(x, i, x, j, L)
     return PairList(i, j, vec, dist, cos, rc, n)
 
 
@@ -164,12 +202,10 @@ def proton_radical_pairs(sample: Sample, cutoff_nm: float) -> ProtonRadicalPairL
     x, y, L = sample.protons_nm, sample.radicals_nm, sample.box_nm
     m = cKDTree(x, boxsize=L).sparse_distance_matrix(cKDTree(y, boxsize=L), rc,
                                                      output_type="ndarray")
-    p, r = m["i"], m["j"]
+    p, r = _sorted_pairs(np.stack([m["i"], m["j"]], axis=1), max(sample.n_radicals, 1),
+                         _index_dtype(max(sample.n_protons, sample.n_radicals)))
     del m
-    order = _sorted(p, r, max(sample.n_radicals, 1))
-    dt = _index_dtype(max(sample.n_protons, sample.n_radicals))
-    p, r = p[order].astype(dt), r[order].astype(dt)
-    vec, dist, cos = _geometry(x[p] - y[r], L)
+    vec, dist, cos = _geometry(y, r, x, p, L)
     return ProtonRadicalPairList(p, r, vec, dist, cos, rc)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from latticedns.errors import ConfigError
-from latticedns.lattice._placement import morton_order, random_sequential_addition
+from latticedns.lattice._placement import morton_order, near_centres, random_sequential_addition
 from latticedns.lattice.composition import per_nm3_to_mM
 from latticedns.lattice.spec import ARRANGEMENTS, SampleSpec
 
@@ -144,21 +144,13 @@ def generate_sample(spec: SampleSpec, rng: np.random.Generator | int | None = No
                                           spec.min_dist_radical_radical_nm,
                                           key="sample.min_dist_radical_radical_nm")
     r_pr = spec.min_dist_proton_radical_nm
-    rtree = cKDTree(radicals, boxsize=L)
-
-    def near_radical(p: np.ndarray) -> np.ndarray:
-        if r_pr <= 0 or len(p) == 0:
-            return np.zeros(len(p), dtype=bool)
-        d, _ = rtree.query(p, k=1, distance_upper_bound=r_pr)
-        return np.isfinite(d)  # strictly closer than r_pr
-
     if spec.arrangement == "glassy":
         protons = random_sequential_addition(rng, spec.expected_proton_count, L,
-                                             spec.min_dist_proton_proton_nm, near_radical,
+                                             spec.min_dist_proton_proton_nm, radicals, r_pr,
                                              key="sample.min_dist_proton_proton_nm")
     else:
         sites = _lattice_sites(spec)
-        sites = sites[~near_radical(sites)]
+        sites = sites[~near_centres(cKDTree(sites, boxsize=L), radicals, r_pr)]
         k = int(round(spec.occupancy * len(sites)))
         if k < 1:
             raise ConfigError("sample.min_dist_proton_radical_nm",

@@ -238,28 +238,27 @@ class SampleSpec:
         return self.composition.protons_per_nm3
 
     @property
-    def box_edge_nm(self) -> float:
-        """Box edge L, nm (crystalline: rounded to a whole number of cells)."""
+    def _requested_edge_nm(self) -> float:
         if self.box_nm is not None:
-            L = self.box_nm
-        elif self.n_radicals is not None:
-            L = (self.n_radicals / self.radicals_per_nm3) ** (1 / 3)
-        else:
-            L = (self.n_protons / self.protons_per_nm3) ** (1 / 3)
+            return self.box_nm
+        if self.n_radicals is not None:
+            return (self.n_radicals / self.radicals_per_nm3) ** (1 / 3)
+        return (self.n_protons / self.protons_per_nm3) ** (1 / 3)
+
+    @property
+    def box_edge_nm(self) -> float:
+        """Box edge L, nm, from box_nm, n_radicals or n_protons (crystalline: rounded to a
+        whole number of cells, at least one)."""
         if self.arrangement != "glassy":
-            L = self.n_cells * self.lattice_spacing_nm
-        return L
+            return self.n_cells * self.lattice_spacing_nm
+        return self._requested_edge_nm
 
     @property
     def n_cells(self) -> int:
         """Lattice cells per box edge (crystalline only; 0 for glassy)."""
         if self.arrangement == "glassy":
             return 0
-        a = self.lattice_spacing_nm
-        L = (self.box_nm if self.box_nm is not None else
-             (self.n_radicals / self.radicals_per_nm3) ** (1 / 3) if self.n_radicals is not None
-             else (self.n_protons / self.protons_per_nm3) ** (1 / 3))
-        return max(1, round(L / a))
+        return max(1, round(self._requested_edge_nm / self.lattice_spacing_nm))
 
     @property
     def nearest_site_distance_nm(self) -> float:
