@@ -1,0 +1,224 @@
+"""The lattice model: a sample's sparse rate matrix and source for any electron condition.
+
+``dp/dt = L p + s`` with ``L = W - diag(sum_j W_ij) - diag(R + k)`` and
+``s = R p_thermal + k p_target`` (``docs/theory.md``, section 6).  The pair list, couplings
+and sparsity pattern are computed once per sample; a new :class:`ElectronCondition`
+recomputes only the values (vectorized) and is cached.
+
+Examples
+--------
+>>> from latticedns.lattice import SampleSpec, generate_sample
+>>> from latticedns.lattice.model import LatticeModel
+>>> from latticedns.conditions import ElectronCondition
+>>> sample = generate_sample(SampleSpec.from_dict({"radical_mM": 50, "n_protons": 2000,
+...                                                "proton_density_per_nm3": 7.0, "seed": 1}))
+>>> model = LatticeModel(sample)
+>>> L, s = model.operator(ElectronCondition(pbar=0.99926))
+>>> bool(abs(L.sum(axis=1)).max() < 1e-3 * abs(L.diagonal()).max())  # small relaxation only
+True
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..constants import GAMMA_H, boltzmann_polarization, larmor_angular
+from ..errors import ConfigError
+from ..rates import flipflop_rate_exact, paramagnetic_relaxation_rate
+from ..system import LinearSystem
+from .couplings import coupling_geometry, neighbour_zero_quantum_sums
+from .ratematrix import assemble, build_pattern
+
+__all__ = ["LatticeParameters", "LatticeModel", "effective_splitting"]
+
+
+@dataclass(frozen=True)
+class LatticeParameters:
+    """Physics parameters of the lattice model that do not change between stages.
+
+    Attributes
+    ----------
+    cutoff_nm : float
+        Proton-proton flip-flop cutoff in nm (default 1.0; < box/2).
+    hyperfine_cutoff_nm : float
+        Proton-radical cutoff for hyperfine shifts, Gamma_1 and DNP, in nm (default 3.0).
+    gamma2_II_kHz : float
+        Zero-quantum broadening Gamma_2^(II)/(2 pi) in kHz (11, from the line width).
+    tau_cn_us : float or None
+        If set, Gamma_2^(II) of each pair comes from Eq. 7 with this nuclear correlation
+        time in microseconds, instead of ``gamma2_II_kHz``.
+    b0_T, temperature_K : float
+        Field (7.05 T) and temperature (1.2 K).
+    t1_bulk_s : float
+        Proton T1 away from radicals in s (inf: none).
+    dnp_r0_nm : float
+        Reference distance of the DNP profile k_i = k sum_e (r0 / r_ie)^6, in nm.
+    """
+
+    cutoff_nm: float = 1.0
+    hyperfine_cutoff_nm: float = 3.0
+    gamma2_II_kHz: float = 11.0
+    tau_cn_us: float | None = None
+    b0_T: float = 7.05
+    temperature_K: float = 1.2
+    t1_bulk_s: float = np.inf
+    dnp_r0_nm: float = 0.9
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "tau_cn_us" and v is None:
+                continue
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or np.isnan(v) or v <= 0:
+                raise ConfigError(f.name, f"must be a number > 0, got {v!r}")
+            if f.name != "t1_bulk_s" and not np.isfinite(v):
+                raise ConfigError(f.name, f"must be finite, got {v!r}")
+
+    @property
+    def proton_thermal(self):
+        """Thermal proton polarization (0.0060 at 7.05 T, 1.2 K)."""
+        return float(boltzmann_polarization(GAMMA_H, self.b0_T, self.temperature_K))
+
+
+def effective_splitting(delta_s, delta_n2, pbar):
+    """Map a static splitting and a noise variance onto Eq. 9's single (Delta, Pbar).
+
+    Eq. 9 depends on Delta and Pbar only through the line position c = Delta Pbar and the
+    drive variance b^2 = (1 - Pbar^2) Delta^2; for several electrons c = delta_s Pbar and
+    b^2 = (1 - Pbar^2) delta_n2, so Delta_eff = sqrt(c^2 + b^2) and Pbar_eff = c / Delta_eff.
+
+    Parameters
+    ----------
+    delta_s : ndarray
+        Static splitting in rad/s.
+    delta_n2 : ndarray
+        Noise variance in (rad/s)^2.
+    pbar : float
+        Mean electron polarization.
+
+    Returns
+    -------
+    delta_eff, pbar_eff : ndarray
+        rad/s and dimensionless (pbar_eff = 0 where delta_eff = 0).
+    """
+    c = delta_s * pbar
+    delta_eff = np.sqrt(c * c + (1.0 - pbar) * (1.0 + pbar) * delta_n2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pbar_eff = np.where(delta_eff > 0, c / delta_eff, 0.0)
+    return delta_eff, np.clip(pbar_eff, -1.0, 1.0)
+
+
+class LatticeModel:
+    """Rate matrix, source and observables of one sample.
+
+    Parameters
+    ----------
+    sample : latticedns.lattice.Sample
+    params : LatticeParameters, optional
+    """
+
+    def __init__(self, sample, params=None):
+        self.sample = sample
+        self.params = params or LatticeParameters()
+        p = self.params
+        for key in ("cutoff_nm", "hyperfine_cutoff_nm"):
+            if getattr(p, key) >= sample.box_nm / 2:
+                raise ConfigError(key, f"must be < half the box edge ({sample.box_nm / 2:.4g} nm),"
+                                  f" got {getattr(p, key)}")
+        self.geometry = coupling_geometry(sample, p.cutoff_nm, p.hyperfine_cutoff_nm)
+        g = self.geometry
+        self.pattern = build_pattern(g.i, g.j, g.n)
+        if p.tau_cn_us is None:
+            self._gamma2_II = np.full(len(g.i), 2e3 * np.pi * p.gamma2_II_kHz)
+        else:
+            self._gamma2_II = neighbour_zero_quantum_sums(g) * p.tau_cn_us * 1e-6
+        self._dnp_profile = self._dnp_weights()
+        self._cache = {}
+
+    @property
+    def n(self):
+        """Number of protons."""
+        return self.geometry.n
+
+    def _dnp_weights(self):
+        from .neighbours import proton_radical_pairs
+
+        hf = proton_radical_pairs(self.sample, self.params.hyperfine_cutoff_nm)
+        w = (self.params.dnp_r0_nm / hf.distances_nm) ** 6
+        return np.bincount(hf.proton, weights=w, minlength=self.n)
+
+    def gamma1(self, condition):
+        """Gamma_1 of every proton (Eq. 6 summed over radicals), s^-1, shape (N,)."""
+        omega0 = float(larmor_angular(GAMMA_H, self.params.b0_T))
+        return paramagnetic_relaxation_rate(self.geometry.apm_sq, condition.pbar,
+                                            condition.gamma_c, omega0)
+
+    def pair_rates(self, condition):
+        """Flip-flop rates W_ij (Eq. 9 with the multi-electron splitting), s^-1, shape (P,)."""
+        g = self.geometry
+        g1 = self.gamma1(condition)
+        gamma2 = self._gamma2_II + g1[g.i] + g1[g.j]
+        delta, pbar = effective_splitting(g.delta_s, g.delta_n2, condition.pbar)
+        return flipflop_rate_exact(g.d12, delta, pbar, condition.gamma_c, gamma2)
+
+    def relaxation(self, condition):
+        """Per-proton relaxation toward thermal, 2 Gamma_1 + 1/T1_bulk, s^-1, shape (N,)."""
+        return 2.0 * self.gamma1(condition) + 1.0 / self.params.t1_bulk_s
+
+    def dnp_rates(self, condition):
+        """Per-proton DNP source rates k_i, s^-1, shape (N,)."""
+        return condition.dnp_rate_per_s * self._dnp_profile
+
+    def operator(self, condition):
+        """``(L, s)`` of ``dp/dt = L p + s`` for a condition (cached per condition).
+
+        Returns
+        -------
+        L : scipy.sparse.csr_matrix, shape (N, N)
+            Symmetric, negative semi-definite, s^-1.
+        s : ndarray, shape (N,)
+            Source in s^-1.
+        """
+        if condition not in self._cache:
+            r = self.relaxation(condition)
+            k = self.dnp_rates(condition)
+            L = assemble(self.pattern, self.pair_rates(condition), r + k)
+            s = r * self.params.proton_thermal + k * condition.dnp_target
+            self._cache[condition] = (L, s)
+        return self._cache[condition]
+
+    def system(self, condition):
+        """The :class:`~latticedns.system.LinearSystem` ``dp/dt = L p + s`` (identity mass)."""
+        L, s = self.operator(condition)
+        return LinearSystem(operator=L, source=s)
+
+    def hyperfine_shift(self, pbar):
+        """First-order NMR shift of each proton, A_z Pbar / 2, in rad/s, shape (N,)."""
+        return 0.5 * pbar * self.geometry.a_z
+
+    def visible(self, pbar, bandwidth_kHz=200.0):
+        """Mask of protons whose shift lies inside +-bandwidth/2 of the bulk line, shape (N,)."""
+        return np.abs(self.hyperfine_shift(pbar)) <= np.pi * 1e3 * bandwidth_kHz
+
+    def saturation_mask(self, pbar, bandwidth_kHz=200.0):
+        """Protons zeroed by a selective saturation (and read by pulses): the visible ones."""
+        return self.visible(pbar, bandwidth_kHz)
+
+    def observable_weights(self, pbar, bandwidth_kHz=200.0):
+        """Rows averaging p over the visible and over the hidden protons, shape (2, N)."""
+        vis = self.visible(pbar, bandwidth_kHz)
+        return np.stack([_mean_row(vis), _mean_row(~vis)])
+
+    def radial_profile_weights(self, bin_edges_nm):
+        """Rows averaging p over shells of distance to the nearest radical, shape (B, N).
+
+        Empty shells give rows of NaN (their mean is undefined).
+        """
+        edges = np.asarray(bin_edges_nm, float)
+        which = np.digitize(self.geometry.r_nearest_nm, edges) - 1
+        return np.stack([_mean_row(which == b) for b in range(len(edges) - 1)])
+
+
+def _mean_row(mask):
+    count = int(mask.sum())
+    return mask / count if count else np.full(mask.shape, np.nan)
