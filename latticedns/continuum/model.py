@@ -1,0 +1,198 @@
+"""The continuum model: radial finite elements in the Wigner-Seitz sphere of one radical.
+
+    dp/dt = r^-2 d/dr(r^2 D(r) dp/dr) - R(r) (p - p_thermal) - k(r) (p - p_target)
+
+on ``r_in <= r <= r_MV`` with no flux at both radii (``docs/continuum.md``).  D(r) is the
+Fig. 3 coefficient of :func:`latticedns.diffusion.diffusion_coefficient`,
+``R = 2 Gamma_1 + 1/T1_bulk`` with Eq. 6 and the isotropic ``<A+ A->``, and
+``k = k_dnp (r0 / r)^6`` the lattice's DNP profile for a single radical.  The model
+returns ``M dp/dt = A p + s`` (:class:`latticedns.system.LinearSystem`) and the
+observables of the model contract (:mod:`latticedns.system`).
+
+Examples
+--------
+>>> from latticedns.conditions import ElectronCondition
+>>> from latticedns.continuum import ContinuumModel, ContinuumParameters
+>>> model = ContinuumModel(ContinuumParameters(n_elements=16))
+>>> sys_ = model.system(ElectronCondition(pbar=0.99926))
+>>> sys_.operator.shape == (model.n, model.n)
+True
+>>> w = model.observable_weights(0.99926, 200.0)
+>>> [round(float(x), 12) for x in w.sum(axis=1)]
+[1.0, 1.0]
+"""
+
+import numpy as np
+
+from ..couplings import averaged_hyperfine_pseudosecular_sq
+from ..diffusion import diffusion_coefficient, hidden_radius_nm
+from ..errors import ConfigError
+from ..rates import paramagnetic_relaxation_rate
+from ..system import LinearSystem
+from .forms import (assemble_load, assemble_mass, assemble_reaction, assemble_stiffness,
+                    quadrature_radii, shell_weights)
+from .mesh import graded_vertices, radial_basis
+from .parameters import ContinuumParameters
+
+__all__ = ["ContinuumModel", "SNAP_NM"]
+
+#: A visible/hidden boundary closer than this (nm) to a mesh vertex is moved onto it,
+#: so that a polarization given to 5 digits (0.99926, shifting r_b by 1e-8 nm) still
+#: finds the vertex placed for the exact thermal value.
+SNAP_NM = 1e-6
+
+class ContinuumModel:
+    """Radial finite-element model of one radical's sphere (the model contract).
+
+    Parameters
+    ----------
+    params : ContinuumParameters, optional
+
+    Attributes
+    ----------
+    params : ContinuumParameters
+    basis : skfem.CellBasis
+        The finite-element basis (mesh in ``basis.mesh``).
+    vertices_nm : ndarray, shape (n_elements + 1,)
+        Mesh vertices in nm.
+    mass : scipy.sparse.csr_matrix, shape (n, n)
+        Consistent mass ``int r^2 phi_i phi_j dr`` in nm^3 (assembled once).
+    """
+
+    def __init__(self, params=None):
+        self.params = p = params or ContinuumParameters()
+        pbars = (p.electron_thermal,) + p.boundary_pbars
+        breaks = [self.visible_radius_nm(pb, p.bandwidth_kHz) for pb in pbars]
+        self.vertices_nm = graded_vertices(p.r_in_nm, p.r_out_nm, p.n_elements, p.grading,
+                                           breaks, p.saturation_gap_nm)
+        self.basis = radial_basis(self.vertices_nm, p.element, p.intorder)
+        self.mass = _symmetric(assemble_mass(self.basis))
+        self._r_qp = quadrature_radii(self.basis)
+        self._cache = {}
+
+    @property
+    def n(self):
+        """Number of degrees of freedom (finite-element nodes)."""
+        return int(self.basis.N)
+
+    @property
+    def nodes_nm(self):
+        """DOF radii in nm, shape (n,) (vertices first, then P2 mid-points)."""
+        return self.basis.doflocs[0]
+
+    # --- coefficients ---------------------------------------------------------
+    def diffusion(self, condition, r_nm):
+        """D(r) in nm^2/s for a condition (Fig. 3 model, tau_c from the condition)."""
+        dc = self.params.diffusion_conditions(condition.tau_c_us)
+        return diffusion_coefficient(r_nm, condition.pbar, dc)
+
+    def relaxation(self, condition, r_nm):
+        """``R(r) = 2 Gamma_1(r) + 1/T1_bulk`` in s^-1 (Eq. 6, isotropic <A+ A->)."""
+        dc = self.params.diffusion_conditions(condition.tau_c_us)
+        g1 = paramagnetic_relaxation_rate(averaged_hyperfine_pseudosecular_sq(r_nm),
+                                          condition.pbar, condition.gamma_c, dc.omega_0)
+        return 2.0 * g1 + 1.0 / self.params.t1_bulk_s
+
+    def dnp_rates(self, condition, r_nm):
+        """``k(r) = k_dnp (r0 / r)^6`` in s^-1."""
+        r = np.asarray(r_nm, dtype=float)
+        return condition.dnp_rate_per_s * (self.params.dnp_r0_nm / r) ** 6
+
+    # --- the linear system ----------------------------------------------------
+    def system(self, condition):
+        """``M dp/dt = A p + s`` for a condition (cached per condition).
+
+        Returns
+        -------
+        LinearSystem
+            ``operator`` A = -(K + C) (csr, shape (n, n), nm^3/s, symmetric negative
+            semi-definite), ``source`` s = f (shape (n,), nm^3/s), ``mass`` M (nm^3).
+        """
+        if condition not in self._cache:
+            r = self._r_qp
+            d = self.diffusion(condition, r)
+            rel = self.relaxation(condition, r)
+            k = self.dnp_rates(condition, r)
+            K = assemble_stiffness(self.basis, d)
+            C = assemble_reaction(self.basis, rel + k)
+            f = assemble_load(self.basis, rel * self.params.proton_thermal
+                              + k * condition.dnp_target)
+            self._cache[condition] = LinearSystem(operator=_symmetric(-(K + C)), source=f,
+                                                  mass=self.mass)
+        return self._cache[condition]
+
+    # --- observables ----------------------------------------------------------
+    def visible_radius_nm(self, pbar, bandwidth_kHz=200.0):
+        """Radius in nm beyond which the shift ``|A_z| |pbar| / 2`` is inside +-bandwidth/2.
+
+        ``|A_z|`` is the orientation-averaged secular coupling (``params.averaging``);
+        0 for ``pbar = 0`` (every proton visible).
+        """
+        pb = abs(float(pbar))
+        if pb == 0:
+            return 0.0
+        return float(hidden_radius_nm(bandwidth_kHz / pb, self.params.averaging))
+
+    def boundary_radius_nm(self, pbar, bandwidth_kHz=200.0):
+        """:meth:`visible_radius_nm` moved onto a mesh vertex within :data:`SNAP_NM`."""
+        rb = self.visible_radius_nm(pbar, bandwidth_kHz)
+        v = self.vertices_nm[np.argmin(np.abs(self.vertices_nm - rb))]
+        return float(v) if abs(v - rb) <= SNAP_NM else rb
+
+    def observable_weights(self, pbar, bandwidth_kHz=200.0):
+        """Rows giving the mean polarization of the visible and of the hidden region.
+
+        Volume-weighted means ``int r^2 p_h dr / int r^2 dr`` of the FE interpolant over
+        ``[r_b, r_out]`` (visible) and ``[r_in, r_b]`` (hidden), with
+        ``r_b = boundary_radius_nm(pbar, bandwidth_kHz)``; exact for any r_b.
+
+        Returns
+        -------
+        ndarray, shape (2, n)
+            Rows (visible, hidden), each summing to 1; a row of NaN if its region is
+            empty.
+        """
+        rb = self.boundary_radius_nm(pbar, bandwidth_kHz)
+        r0, r1 = self.vertices_nm[0], self.vertices_nm[-1]
+        vis = shell_weights(self.basis, rb, r1) if rb < r1 else np.full(self.n, np.nan)
+        hid = shell_weights(self.basis, r0, rb) if rb > r0 else np.full(self.n, np.nan)
+        return np.stack([vis, hid])
+
+    def saturation_mask(self, pbar, bandwidth_kHz=200.0):
+        """DOFs zeroed by a selective saturation: those supported only in the visible region.
+
+        A DOF is saturated if every element it belongs to lies at ``r >= r_b``.  The
+        hidden mean is then exactly unchanged by the saturation; the DOF at ``r_b``
+        itself is kept, so the visible mean right after saturation is the (small)
+        contribution of the element ramp just outside ``r_b``.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+        """
+        rb = self.boundary_radius_nm(pbar, bandwidth_kHz)
+        left = self.basis.mesh.p[0][self.basis.mesh.t].min(axis=0)  # (n_elements,)
+        hidden_elements = left < rb - 1e-12 * max(rb, 1.0)
+        touched = np.zeros(self.n, dtype=bool)
+        touched[self.basis.element_dofs[:, hidden_elements].ravel()] = True
+        return ~touched
+
+    def radial_profile_weights(self, bin_edges_nm):
+        """Rows averaging p over shells ``[e_b, e_b+1]`` (volume-weighted, r^2 dr).
+
+        Shells are clipped to ``[r_in, r_out]``; empty shells give rows of NaN.
+
+        Returns
+        -------
+        ndarray, shape (len(bin_edges_nm) - 1, n)
+        """
+        edges = np.asarray(bin_edges_nm, dtype=float)
+        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+            raise ConfigError("bin_edges_nm", "must be an increasing sequence of >= 2 radii")
+        return np.stack([shell_weights(self.basis, lo, hi)
+                         for lo, hi in zip(edges[:-1], edges[1:])])
+
+
+def _symmetric(a):
+    """``(a + a^T) / 2`` as csr: exactly symmetric (assembly leaves ~1e-17 asymmetry)."""
+    return ((a + a.T) * 0.5).tocsr()

@@ -1,0 +1,156 @@
+"""Parameters of the continuum model (validated, frozen).
+
+Names mirror :class:`latticedns.lattice.model.LatticeParameters` and
+:class:`latticedns.diffusion.DiffusionConditions` where the meaning is the same; every
+invalid value raises :class:`latticedns.errors.ConfigError` naming its key.
+
+Examples
+--------
+>>> from latticedns.continuum.parameters import ContinuumParameters
+>>> p = ContinuumParameters(radical_mM=50.0)
+>>> round(p.r_out_nm, 3), p.element, p.n_elements
+(1.994, 'P2', 48)
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..constants import GAMMA_E, GAMMA_H, boltzmann_polarization
+from ..couplings import AVERAGINGS
+from ..diffusion import DiffusionConditions, mean_volume_radius_nm
+from ..errors import ConfigError
+from ..rates import LIMITS
+from .mesh import ELEMENTS
+
+__all__ = ["ContinuumParameters"]
+
+_POSITIVE = ("radical_mM", "r_in_nm", "a_nm", "gamma2_II_kHz", "b0_T", "temperature_K",
+             "t1_bulk_s", "dnp_r0_nm", "grading", "bandwidth_kHz")
+
+
+@dataclass(frozen=True)
+class ContinuumParameters:
+    """Physics and discretization parameters of the continuum model (validated).
+
+    Attributes
+    ----------
+    radical_mM : float
+        Radical concentration in mM (50); sets ``r_out = r_MV = (3 / (4 pi n_e))^(1/3)``.
+    r_in_nm : float
+        Proton-radical exclusion distance in nm (0.3), no-flux inner boundary.
+    a_nm, gamma2_II_kHz, b0_T, temperature_K, averaging, limit
+        As in :class:`latticedns.diffusion.DiffusionConditions` (0.66 nm, 11 kHz,
+        7.05 T, 1.2 K, "rms", "exact").
+    t1_bulk_s : float
+        Proton T1 away from radicals in s (inf: none).
+    dnp_r0_nm : float
+        Reference distance of the DNP profile ``k(r) = k_dnp (r0 / r)^6`` in nm (0.9).
+    n_elements : int
+        Number of finite elements (default 48, see ``docs/continuum.md``).
+    element : {"P1", "P2"}
+        Lagrange element (default "P2").
+    grading : float
+        Outermost / innermost element size, geometric progression (default 8).
+    bandwidth_kHz : float
+        Saturation/detection bandwidth (200 kHz) of the visible/hidden boundaries that
+        are made mesh vertices.
+    saturation_gap_nm : float
+        Width in nm of the thin element inserted just outside each of these boundaries
+        (0.001; 0 for none): a saturation zeroes every DOF beyond it, so at most this
+        sliver keeps a ramp of polarization (see :meth:`ContinuumModel.saturation_mask`).
+    boundary_pbars : tuple of float
+        Electron polarizations whose visible/hidden boundary radius (at
+        ``bandwidth_kHz``) is made a mesh vertex, in addition to the thermal electron
+        polarization at (``b0_T``, ``temperature_K``), which is always included.
+    intorder : int or None
+        Gauss quadrature order (None: ``2 * degree + 4``).
+    """
+
+    radical_mM: float = 50.0
+    r_in_nm: float = 0.3
+    a_nm: float = 0.66
+    gamma2_II_kHz: float = 11.0
+    b0_T: float = 7.05
+    temperature_K: float = 1.2
+    t1_bulk_s: float = np.inf
+    dnp_r0_nm: float = 0.9
+    averaging: str = "rms"
+    limit: str = "exact"
+    n_elements: int = 48
+    element: str = "P2"
+    grading: float = 8.0
+    bandwidth_kHz: float = 200.0
+    saturation_gap_nm: float = 1e-3
+    boundary_pbars: tuple = ()
+    intorder: int | None = None
+
+    def __post_init__(self):
+        for key in _POSITIVE:
+            v = getattr(self, key)
+            if not _is_number(v) or np.isnan(v) or v <= 0:
+                raise ConfigError(key, f"must be a number > 0, got {v!r}")
+            if key != "t1_bulk_s" and not np.isfinite(v):
+                raise ConfigError(key, f"must be finite, got {v!r}")
+        g = self.saturation_gap_nm
+        if not _is_number(g) or not np.isfinite(g) or g < 0:
+            raise ConfigError("saturation_gap_nm", f"must be a finite number >= 0, got {g!r}")
+        if self.grading < 1:
+            raise ConfigError("grading", f"must be >= 1 (outer/inner element size), "
+                              f"got {self.grading!r}")
+        r_out = float(mean_volume_radius_nm(self.radical_mM))
+        if self.r_in_nm >= r_out:
+            raise ConfigError("r_in_nm", f"must be < r_MV = {r_out:.4g} nm at "
+                              f"{self.radical_mM} mM, got {self.r_in_nm!r}")
+        for key in ("n_elements", "intorder"):
+            v = getattr(self, key)
+            if key == "intorder" and v is None:
+                continue
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ConfigError(key, f"must be an integer >= 1, got {v!r}")
+        if self.element not in ELEMENTS:
+            raise ConfigError("element", f"must be one of {sorted(ELEMENTS)}, got "
+                              f"{self.element!r}")
+        if self.averaging not in AVERAGINGS:
+            raise ConfigError("averaging", f"must be one of {sorted(AVERAGINGS)}, got "
+                              f"{self.averaging!r}")
+        if self.limit not in LIMITS:
+            raise ConfigError("limit", f"must be one of {sorted(LIMITS)}, got {self.limit!r}")
+        try:
+            pbars = tuple(float(p) for p in self.boundary_pbars)
+        except (TypeError, ValueError):
+            raise ConfigError("boundary_pbars", f"must be a sequence of numbers, got "
+                              f"{self.boundary_pbars!r}") from None
+        if not all(np.isfinite(p) and -1 <= p <= 1 for p in pbars):
+            raise ConfigError("boundary_pbars", f"must lie in [-1, 1], got {pbars!r}")
+        object.__setattr__(self, "boundary_pbars", pbars)
+
+    @property
+    def r_out_nm(self):
+        """Outer radius r_MV in nm (1.994 nm at 50 mM)."""
+        return float(mean_volume_radius_nm(self.radical_mM))
+
+    @property
+    def proton_thermal(self):
+        """Thermal proton polarization (0.0060 at 7.05 T, 1.2 K)."""
+        return float(boltzmann_polarization(GAMMA_H, self.b0_T, self.temperature_K))
+
+    @property
+    def electron_thermal(self):
+        """Thermal electron polarization (0.99926 at 7.05 T, 1.2 K)."""
+        return float(boltzmann_polarization(GAMMA_E, self.b0_T, self.temperature_K))
+
+    def diffusion_conditions(self, tau_c_us=0.5):
+        """The :class:`DiffusionConditions` of D(r) for an electron correlation time."""
+        return DiffusionConditions(
+            a_nm=self.a_nm, gamma2_II_kHz=self.gamma2_II_kHz, tau_c_us=tau_c_us,
+            b0_T=self.b0_T, temperature_K=self.temperature_K, radical_mM=self.radical_mM,
+            averaging=self.averaging, limit=self.limit)
+
+    def replace(self, **changes):
+        """Return a validated copy with some fields changed."""
+        return ContinuumParameters(**{**asdict(self), **changes})
+
+
+def _is_number(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)

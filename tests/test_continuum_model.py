@@ -1,0 +1,144 @@
+"""The continuum model's contract: system, coefficients, observables and validation."""
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+from scipy.optimize import brentq
+
+from latticedns.conditions import ElectronCondition
+from latticedns.continuum import ContinuumModel, ContinuumParameters, graded_vertices
+from latticedns.couplings import averaged_hyperfine_pseudosecular_sq, averaged_hyperfine_secular
+from latticedns.diffusion import DiffusionConditions, diffusion_coefficient
+from latticedns.errors import ConfigError
+from latticedns.rates import paramagnetic_relaxation_rate
+from latticedns.system import LinearSystem
+
+P_E = 0.99926
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ContinuumModel()
+
+
+def shell_mean(f_antiderivative_r2, lo, hi):
+    """int_lo^hi r^2 f dr / int_lo^hi r^2 dr from the antiderivative of r^2 f."""
+    return (f_antiderivative_r2(hi) - f_antiderivative_r2(lo)) / ((hi**3 - lo**3) / 3)
+
+
+def test_system_is_symmetric_dissipative_and_cached(model):
+    cond = ElectronCondition(pbar=0.5, tau_c_us=0.5, dnp_rate_per_s=0.2, dnp_target=0.7)
+    sysm = model.system(cond)
+    assert isinstance(sysm, LinearSystem) and model.system(cond) is sysm
+    A, M = sysm.operator.toarray(), sysm.mass.toarray()
+    assert A.shape == M.shape == (model.n, model.n) and sysm.source.shape == (model.n,)
+    assert np.abs(A - A.T).max() == 0 and np.abs(M - M.T).max() == 0
+    assert np.linalg.eigvalsh(A).max() < 0  # relaxation: negative definite
+    assert np.linalg.eigvalsh(M).min() > 0
+    other = model.system(ElectronCondition(pbar=P_E))
+    assert np.array_equal(other.operator.indptr, sysm.operator.indptr)
+    assert np.array_equal(other.operator.indices, sysm.operator.indices)
+
+
+def test_coefficients_come_from_the_core_functions(model):
+    cond = ElectronCondition(pbar=0.3, tau_c_us=1.0, dnp_rate_per_s=0.5)
+    r = np.linspace(0.3, 2.0, 7)
+    dc = DiffusionConditions(tau_c_us=1.0)
+    np.testing.assert_array_equal(model.diffusion(cond, r), diffusion_coefficient(r, 0.3, dc))
+    g1 = paramagnetic_relaxation_rate(averaged_hyperfine_pseudosecular_sq(r), 0.3, 1e6, dc.omega_0)
+    np.testing.assert_array_equal(model.relaxation(cond, r), 2 * g1)
+    np.testing.assert_allclose(model.dnp_rates(cond, r), 0.5 * (0.9 / r) ** 6, rtol=1e-15)
+    # tau_c is taken from the condition (0.5 us by default, not 1 us)
+    assert not np.allclose(model.diffusion(ElectronCondition(pbar=0.3), r),
+                           diffusion_coefficient(r, 0.3, dc))
+
+
+def test_steady_state_without_dnp_is_thermal(model):
+    p_th = model.params.proton_thermal
+    sysm = model.system(ElectronCondition(pbar=0.5))
+    p = sla.solve(sysm.operator.toarray(), -sysm.source)
+    np.testing.assert_allclose(p, p_th, rtol=1e-10)
+    sysm = model.system(ElectronCondition(pbar=0.5, dnp_rate_per_s=1e3, dnp_target=-0.7))
+    p = sla.solve(sysm.operator.toarray(), -sysm.source)
+    assert p.min() > -0.7 - 1e-12 and p[np.argmin(model.nodes_nm)] < -0.69
+
+
+def test_visible_boundary_radius_and_node(model):
+    # independent: the radius where the averaged shift |A_z| P / 2 equals 100 kHz
+    f = lambda r: averaged_hyperfine_secular(r) * P_E / 2 - 2 * np.pi * 100e3  # noqa: E731
+    rb = brentq(f, 0.3, 2.0, xtol=1e-14)
+    assert model.visible_radius_nm(P_E, 200.0) == pytest.approx(rb, rel=1e-12)
+    assert rb == pytest.approx(0.707, abs=1e-3)
+    v = model.vertices_nm[np.argmin(np.abs(model.vertices_nm - rb))]
+    assert abs(v - rb) < 2e-8  # the vertex is placed for the exact thermal 0.9992600565
+    assert model.boundary_radius_nm(P_E, 200.0) == v  # ...and P_E = 0.99926 snaps onto it
+    exact = model.params.electron_thermal
+    assert model.boundary_radius_nm(exact) == model.visible_radius_nm(exact) == v
+    assert model.visible_radius_nm(0.0, 200.0) == 0.0
+    extra = ContinuumModel(ContinuumParameters(boundary_pbars=(0.5,)))
+    assert np.any(np.isclose(extra.nodes_nm, extra.visible_radius_nm(0.5, 200.0), atol=1e-14))
+
+
+@pytest.mark.parametrize("pbar", [P_E, 0.5, -0.8])  # boundary at a node / inside an element
+def test_observable_weights_are_exact_volume_means(model, pbar):
+    W = model.observable_weights(pbar, 200.0)
+    assert W.shape == (2, model.n)
+    np.testing.assert_allclose(W.sum(axis=1), 1.0, rtol=1e-13)
+    r0, r1, rb = model.nodes_nm.min(), model.nodes_nm.max(), model.boundary_radius_nm(pbar)
+    # p = r^2 is interpolated exactly by P2: means of r^2 with weight r^2 (antiderivative r^5/5)
+    p = model.nodes_nm**2
+    F = lambda r: r**5 / 5  # noqa: E731
+    assert W[0] @ p == pytest.approx(shell_mean(F, rb, r1), rel=1e-13)
+    assert W[1] @ p == pytest.approx(shell_mean(F, r0, rb), rel=1e-13)
+
+
+@pytest.mark.parametrize("pbar", [P_E, 0.5])
+def test_saturation_keeps_the_hidden_mean(model, pbar):
+    mask = model.saturation_mask(pbar, 200.0)
+    rb = model.boundary_radius_nm(pbar, 200.0)
+    assert mask.dtype == bool and np.all(model.nodes_nm[mask] > rb)
+    W = model.observable_weights(pbar, 200.0)
+    p = np.random.default_rng(1).uniform(0.2, 0.7, model.n)
+    sat = np.where(mask, 0.0, p)
+    assert W[1] @ sat == W[1] @ p  # bit for bit: no hidden weight on a saturated DOF
+    if pbar == P_E:  # boundary at a node + a 1e-3 nm sliver: the visible region is emptied
+        assert abs(W[0] @ sat) < 1e-4 * p.max()
+        assert mask.sum() >= np.count_nonzero(model.nodes_nm > rb + 1.1e-3)
+
+
+def test_radial_profile_weights(model):
+    edges = [0.0, 0.5, 1.0, 1.5, 2.5, 3.0]
+    W = model.radial_profile_weights(edges)
+    assert W.shape == (5, model.n)
+    np.testing.assert_allclose(W[:4].sum(axis=1), 1.0, rtol=1e-13)
+    assert np.all(np.isnan(W[4]))  # beyond r_MV: empty shell
+    r0, r1 = model.nodes_nm.min(), model.nodes_nm.max()
+    F = lambda r: r**5 / 5  # noqa: E731
+    assert W[0] @ model.nodes_nm**2 == pytest.approx(shell_mean(F, r0, 0.5), rel=1e-13)
+    assert W[3] @ model.nodes_nm**2 == pytest.approx(shell_mean(F, 1.5, r1), rel=1e-13)
+    with pytest.raises(ConfigError, match="bin_edges_nm"):
+        model.radial_profile_weights([1.0, 0.5])
+
+
+def test_mesh_grading_and_boundaries():
+    v = graded_vertices(0.3, 2.0, 10, grading=8.0)
+    h = np.diff(v)
+    assert v[0] == 0.3 and v[-1] == 2.0 and h[-1] / h[0] == pytest.approx(8.0)
+    v = graded_vertices(0.3, 2.0, 10, grading=8.0, breakpoints_nm=[0.7, 5.0], gap_nm=1e-3)
+    assert v.size == 12 and np.any(v == 0.7) and np.any(np.isclose(v, 0.701))
+    with pytest.raises(ConfigError, match="n_elements"):
+        graded_vertices(0.3, 2.0, 2, breakpoints_nm=[1.0, 1.1])
+
+
+@pytest.mark.parametrize("key, value", [
+    ("radical_mM", -1.0), ("r_in_nm", 0.0), ("r_in_nm", 2.5), ("a_nm", 0.0),
+    ("gamma2_II_kHz", np.nan), ("b0_T", -7.0), ("temperature_K", 0.0), ("t1_bulk_s", 0.0),
+    ("dnp_r0_nm", -0.9), ("averaging", "median"), ("limit", "medium"), ("n_elements", 0),
+    ("n_elements", 2.5), ("element", "P3"), ("grading", 0.5), ("grading", np.inf),
+    ("bandwidth_kHz", 0.0), ("saturation_gap_nm", -1e-3), ("boundary_pbars", (1.5,)),
+    ("boundary_pbars", 0.5), ("intorder", 0), ("radical_mM", "50"),
+])
+def test_bad_parameters_name_the_key(key, value):
+    with pytest.raises(ConfigError) as info:
+        ContinuumParameters(**{key: value})
+    assert info.value.key == key
