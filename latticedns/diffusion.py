@@ -78,6 +78,10 @@ class DiffusionConditions:
         Add Gamma_1 of both nuclei (Eq. 6) to Gamma_2 (True, as in the paper).
     hidden_coupling_kHz : float
         Electron-proton coupling |A_z|/(2 pi) in kHz defining r_h (100).
+    splitting_factor : float
+        Delta of Eq. 2 as a multiple of A_z1 - A_z2 (physical secular couplings,
+        H = A_z S_z I_z): 0.5 (default) since <S_z> = Pbar/2; 1.0 reads the paper's A_z as
+        the full coupling (``docs/theory.md``, section 3).
     """
 
     a_nm: float = 0.66
@@ -90,10 +94,11 @@ class DiffusionConditions:
     limit: str = "exact"
     include_gamma1: bool = True
     hidden_coupling_kHz: float = 100.0
+    splitting_factor: float = 0.5
 
     def __post_init__(self):
         for key in ("a_nm", "gamma2_II_kHz", "tau_c_us", "b0_T", "temperature_K",
-                    "radical_mM", "hidden_coupling_kHz"):
+                    "radical_mM", "hidden_coupling_kHz", "splitting_factor"):
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
                 raise ConfigError(key, f"must be a finite number > 0, got {value!r}")
@@ -155,8 +160,8 @@ def pair_rate(r_nm, pbar, conditions=None, **overrides):
     r1 = check_positive("r_nm", r_nm)
     p = check_polarization("pbar", pbar)
     r2 = r1 + c.a_nm
-    delta = averaged_hyperfine_secular(r1, c.averaging) - averaged_hyperfine_secular(
-        r2, c.averaging)
+    delta = c.splitting_factor * (averaged_hyperfine_secular(r1, c.averaging)
+                                  - averaged_hyperfine_secular(r2, c.averaging))
     d12 = averaged_flipflop_coupling(c.a_nm, c.averaging)
     gamma2 = np.full(np.broadcast(r1, p).shape, c.gamma2_II)
     if c.include_gamma1:
@@ -214,14 +219,21 @@ def hidden_radius_nm(coupling_kHz=100.0, averaging="rms"):
     return _radius_at_coupling(_TWO_PI * 1e3 * c, averaging)
 
 
-def validity_radius_nm(gamma_c, averaging="rms"):
-    """Radius in nm inside which ``Gamma_c < |A_z|`` and the model breaks down.
+def validity_radius_nm(gamma_c, averaging="rms", splitting_factor=0.5):
+    """Radius in nm inside which ``Gamma_c < splitting_factor * |A_z|`` and the model breaks down.
+
+    The nucleus sees the hyperfine field switch by ``splitting_factor * |A_z|`` (rad/s) per
+    electron state; when the electron stays longer than the inverse of that, the averaged
+    description of Eq. 2 fails (the paper's criterion Gamma_c < |A|).
 
     Parameters
     ----------
     gamma_c : float
-        Electron decorrelation rate in s^-1, compared with |A_z| in rad/s.
+        Electron decorrelation rate in s^-1.
     averaging : str
         Orientation average of |A_z|.
+    splitting_factor : float
+        As in :class:`DiffusionConditions`.
     """
-    return _radius_at_coupling(check_positive("gamma_c", gamma_c), averaging)
+    gc = check_positive("gamma_c", gamma_c)
+    return _radius_at_coupling(gc / check_positive("splitting_factor", splitting_factor), averaging)

@@ -68,7 +68,7 @@ def test_single_radical_reduces_to_eq9():
     v -= 8.0 * np.round(v / 8.0)
     d12 = flipflop_coupling(*pair_geometry(v))
     g1 = m.gamma1(cond)
-    w = flipflop_rate(d12, a[g.i] - a[g.j], 0.7, 2e6, 2e3 * np.pi * 11 + g1[g.i] + g1[g.j])
+    w = flipflop_rate(d12, 0.5 * (a[g.i] - a[g.j]), 0.7, 2e6, 2e3 * np.pi * 11 + g1[g.i] + g1[g.j])
     np.testing.assert_allclose(m.pair_rates(cond), w, rtol=1e-12)
 
 

@@ -8,7 +8,10 @@ from latticedns.diffusion import DiffusionConditions, diffusion_coefficient, hid
 P_OFF = DiffusionConditions().electron_boltzmann  # 0.99926
 
 CASES = [
-    ("default: Gamma_2^(II) = 2pi x 11 kHz = 6.91e4 s^-1, rms averages", {}),
+    ("default: Delta = (A1 - A2)/2, Gamma_2^(II) = 2pi x 11 kHz = 6.91e4 s^-1, rms averages", {}),
+    ("Delta = A1 - A2 (paper's A_z as the full coupling), otherwise default", {"splitting_factor": 1.0}),
+    ("Delta = A1 - A2, Gamma_2^(II) = 2.2e4 s^-1", {"splitting_factor": 1.0, "gamma2_II_kHz": 22 / (2 * np.pi)}),
+    ("Delta = A1 - A2, Gamma_2^(II) = 1.1e4 s^-1", {"splitting_factor": 1.0, "gamma2_II_kHz": 11 / (2 * np.pi)}),
     ("Gamma_2^(II) = 1.1e4 s^-1 (11 kHz read as s^-1)", {"gamma2_II_kHz": 11 / (2 * np.pi)}),
     ("Gamma_2^(II) = 2.2e4 s^-1 (the 22 kHz FWHM read as s^-1)", {"gamma2_II_kHz": 22 / (2 * np.pi)}),
     ("Gamma_2^(II) = pi x 11 kHz (11 kHz as FWHM)", {"gamma2_II_kHz": 5.5}),

@@ -26,7 +26,7 @@ from .mesh import ELEMENTS
 __all__ = ["ContinuumParameters"]
 
 _POSITIVE = ("radical_mM", "r_in_nm", "a_nm", "gamma2_II_kHz", "b0_T", "temperature_K",
-             "t1_bulk_s", "dnp_r0_nm", "grading", "bandwidth_kHz")
+             "t1_bulk_s", "dnp_r0_nm", "grading", "bandwidth_kHz", "splitting_factor")
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class ContinuumParameters:
         Radical concentration in mM (50); sets ``r_out = r_MV = (3 / (4 pi n_e))^(1/3)``.
     r_in_nm : float
         Proton-radical exclusion distance in nm (0.3), no-flux inner boundary.
-    a_nm, gamma2_II_kHz, b0_T, temperature_K, averaging, limit
+    a_nm, gamma2_II_kHz, b0_T, temperature_K, averaging, limit, splitting_factor
         As in :class:`latticedns.diffusion.DiffusionConditions` (0.66 nm, 11 kHz,
-        7.05 T, 1.2 K, "rms", "exact").
+        7.05 T, 1.2 K, "rms", "exact", 0.5).
     t1_bulk_s : float
         Proton T1 away from radicals in s (inf: none).
     dnp_r0_nm : float
@@ -77,6 +77,7 @@ class ContinuumParameters:
     dnp_r0_nm: float = 0.9
     averaging: str = "rms"
     limit: str = "exact"
+    splitting_factor: float = 0.5
     n_elements: int = 48
     element: str = "P2"
     grading: float = 8.0
@@ -145,7 +146,8 @@ class ContinuumParameters:
         return DiffusionConditions(
             a_nm=self.a_nm, gamma2_II_kHz=self.gamma2_II_kHz, tau_c_us=tau_c_us,
             b0_T=self.b0_T, temperature_K=self.temperature_K, radical_mM=self.radical_mM,
-            averaging=self.averaging, limit=self.limit)
+            averaging=self.averaging, limit=self.limit,
+            splitting_factor=self.splitting_factor)
 
     def replace(self, **changes):
         """Return a validated copy with some fields changed."""

@@ -53,6 +53,9 @@ class LatticeParameters:
         Proton T1 away from radicals in s (inf: none).
     dnp_r0_nm : float
         Reference distance of the DNP profile k_i = k sum_e (r0 / r_ie)^6, in nm.
+    splitting_factor : float
+        Flip-flop splitting Delta = factor * (A_i - A_j) (0.5: <S_z> = Pbar / 2; see
+        :class:`latticedns.diffusion.DiffusionConditions`).
     """
 
     cutoff_nm: float = 1.0
@@ -63,6 +66,7 @@ class LatticeParameters:
     temperature_K: float = 1.2
     t1_bulk_s: float = np.inf
     dnp_r0_nm: float = 0.9
+    splitting_factor: float = 0.5
 
     def __post_init__(self):
         for f in fields(self):
@@ -158,7 +162,8 @@ class LatticeModel:
         g = self.geometry
         g1 = self.gamma1(condition)
         gamma2 = self._gamma2_II + g1[g.i] + g1[g.j]
-        delta, pbar = effective_splitting(g.delta_s, g.delta_n2, condition.pbar)
+        f = self.params.splitting_factor
+        delta, pbar = effective_splitting(f * g.delta_s, f * f * g.delta_n2, condition.pbar)
         return flipflop_rate_exact(g.d12, delta, pbar, condition.gamma_c, gamma2)
 
     def relaxation(self, condition):
