@@ -85,8 +85,8 @@ def _pair_rates(pts, box, cutoff, coupling, rng):
 
 
 def make_sample(n: int, *, seed: int = 0, density: float = 7.0, radical_density: float = 0.0301,
-                cutoff: float = 1.0, coupling: float = 1.0, barrier_nm: float = 1.0,
-                barrier_factor: float = 1e-3, relax_max: float = 1e3, relax_d0: float = 0.6,
+                cutoff: float = 1.0, coupling: float = 0.01, barrier_nm: float = 1.0,
+                barrier_factor: float = 1e-3, relax_max: float = 1e3, relax_d0: float = 0.3,
                 relaxation: bool = True, source: bool = True, p_target: float = 1.0,
                 morton: bool = True) -> SyntheticSample:
     """Build a synthetic sample with ``n`` protons.

@@ -1,0 +1,99 @@
+"""Result and option types of the propagation layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._factor import BACKENDS
+
+__all__ = ["PropagationResult", "PropagationOptions"]
+
+
+@dataclass(frozen=True)
+class PropagationOptions:
+    """Options shared by the propagation methods (validated on construction).
+
+    Parameters
+    ----------
+    rtol : float
+        Target relative accuracy of the observables (relative to each observable's largest
+        magnitude over the output times) and of the final state (M-norm).  In (0, 0.1].
+    shift : float or None
+        Shift ``sigma`` (s^-1) of the shift-and-invert Krylov method; None picks
+        ``shift_factor / t_ref`` rounded to a power of two (so nearby choices share one
+        factorization), where ``t_ref`` is the stage length of the first call.
+    shift_factor : float
+        See ``shift``.  Measured optimum for spin-diffusion matrices ~ 2 (few solves, flat).
+    m_max : int
+        Maximum Krylov dimension (basis memory is ``8 n m_max`` bytes, twice with M).
+    backend : {"auto", "scipy", "cholespy"}
+        Sparse factorization backend (see `latticedns.propagation._factor`).
+    """
+
+    rtol: float = 1e-8
+    shift: float | None = None
+    shift_factor: float = 2.0
+    m_max: int = 400
+    backend: str = "auto"
+
+    def __post_init__(self):
+        if not (0.0 < self.rtol <= 0.1):
+            raise ValueError(f"rtol must be in (0, 0.1], got {self.rtol}")
+        if self.shift is not None and not (np.isfinite(self.shift) and self.shift > 0):
+            raise ValueError(f"shift must be a finite positive rate (s^-1), got {self.shift}")
+        if not (np.isfinite(self.shift_factor) and self.shift_factor > 0):
+            raise ValueError(f"shift_factor must be > 0, got {self.shift_factor}")
+        if int(self.m_max) != self.m_max or self.m_max < 4:
+            raise ValueError(f"m_max must be an integer >= 4, got {self.m_max}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+
+
+@dataclass(frozen=True)
+class PropagationResult:
+    """Outcome of one propagation (like scipy's ``OdeResult``).
+
+    Attributes
+    ----------
+    t : ndarray, shape (nt,)
+        Output times (s) from the stage start.
+    signals : ndarray, shape (nt, k)
+        Observables ``C p(t)``.
+    p_final : ndarray, shape (n,)
+        State at ``t_end``.
+    t_end : float
+        Stage end (s): ``max(times[-1], t_end argument)``.
+    states : ndarray, shape (ns, n) or None
+        Full states at ``states_at`` (if requested).
+    status : int
+        0 success, 1 Krylov dimension limit reached before ``rtol`` was met (results still
+        returned, with ``error_estimate`` telling how far off).
+    message : str
+    method : str
+    n_factorizations, n_solves, n_matvec, krylov_dim : int
+        Work counters of this call (factorizations reused from a cache are not counted).
+    error_estimate : float
+        A posteriori relative error estimate (0 for the dense method).
+    """
+
+    t: np.ndarray
+    signals: np.ndarray
+    p_final: np.ndarray
+    t_end: float
+    states: np.ndarray | None = None
+    status: int = 0
+    message: str = "success"
+    method: str = ""
+    n_factorizations: int = 0
+    n_solves: int = 0
+    n_matvec: int = 0
+    krylov_dim: int = 0
+    error_estimate: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        """True if ``status == 0``."""
+        return self.status == 0
