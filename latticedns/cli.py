@@ -1,4 +1,4 @@
-"""Command-line interface: ``latticedns figure|bench ...``.
+"""Command-line interface: ``latticedns figure|bench|run|plot ...``.
 
 Bad input is reported as one line on stderr with exit code 2, before anything is written;
 an existing output file is never overwritten without ``--force``.
@@ -55,6 +55,92 @@ def _cmd_figure(args):
     return 0
 
 
+def _cmd_bench(args):
+    import json
+
+    from .benchmark import run_benchmark
+
+    if args.protons < 500:
+        raise ConfigError("--protons", f"must be >= 500, got {args.protons}")
+    if not 0 < args.cutoff_nm <= 3:
+        raise ConfigError("--cutoff-nm", f"must be in (0, 3] nm, got {args.cutoff_nm}")
+    result = run_benchmark(args.protons, cutoff_nm=args.cutoff_nm, method=args.method,
+                           rtol=args.rtol, seed=args.seed, reference=not args.no_reference)
+    print(json.dumps(result))
+    return 0
+
+
+class _Progress:
+    """One self-overwriting status line on a terminal (nothing when not a terminal)."""
+
+    def __init__(self, n_runs, stream=sys.stderr):
+        self.n_runs, self.stream = n_runs, stream
+        self.enabled = stream.isatty()
+        self.run, self.name = 0, ""
+
+    def start(self, k, name):
+        self.run, self.name = k, name
+
+    def __call__(self, stage, n_stages, fraction, elapsed):
+        if not self.enabled:
+            return
+        done = (stage + fraction) / n_stages
+        left = elapsed * (1 - done) / done if done > 0 else float("nan")
+        self.stream.write(f"\r[{self.run + 1}/{self.n_runs} {self.name}] stage {stage + 1}/{n_stages} "
+                          f"{100 * done:5.1f}%  {elapsed:6.1f} s elapsed, ~{left:6.1f} s left   ")
+        self.stream.flush()
+
+    def close(self):
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _cmd_run(args):
+    import time
+
+    from .experiment import execute_run, load_run_file
+    from .store import check_output_path, write_runs
+
+    specs = load_run_file(args.runfile)
+    output = args.output or os.path.splitext(os.path.basename(args.runfile))[0] + ".h5"
+    check_output_path(output, args.force)
+    if args.only:
+        names = [s.name for s in specs]
+        specs = [s for s in specs if s.name in args.only]
+        if not specs:
+            raise ConfigError("--only", f"no run named {args.only}; runs: {names}")
+    tick = time.perf_counter()
+    progress = _Progress(len(specs))
+    records = []
+    for k, spec in enumerate(specs):
+        progress.start(k, spec.name)
+        records.append(execute_run(spec, progress=progress))
+    progress.close()
+    write_runs(output, records, force=args.force)
+    parts = []
+    for rec in records:
+        r = rec.result
+        det = r.stage == r.stage.max()
+        j = int(abs(r.visible[det]).argmax())
+        parts.append(f"{rec.name}: peak visible {100 * r.visible[det][j]:+.3f} % at "
+                     f"{r.t_s[det][j] - r.t_s[det][0]:.4g} s")
+    print(f"wrote {output}: {len(records)} run(s) in {time.perf_counter() - tick:.1f} s; " + "; ".join(parts))
+    return 0
+
+
+def _cmd_plot(args):
+    from .plotting import plot_runs
+    from .store import read_runs
+
+    records = read_runs(args.result)
+    output = args.output or os.path.splitext(args.result)[0] + ".png"
+    _check_output(output, args.force)
+    fig = plot_runs(records, time_unit=args.time_unit)
+    _save_atomically(fig, output)
+    print(f"wrote {output}")
+    return 0
+
+
 def build_parser():
     """The argument parser of the ``latticedns`` command."""
     parser = argparse.ArgumentParser(prog="latticedns", description=__doc__.splitlines()[0])
@@ -68,6 +154,26 @@ def build_parser():
     fig.add_argument("--dpi", type=int, default=120)
     fig.add_argument("--force", action="store_true", help="overwrite an existing output")
     fig.set_defaults(func=_cmd_figure)
+    bench = sub.add_parser("bench", help="time the benchmark HypRes schedule on N protons (JSON line)")
+    bench.add_argument("--protons", type=int, default=10_000)
+    bench.add_argument("--cutoff-nm", type=float, default=1.0)
+    bench.add_argument("--method", default="auto")
+    bench.add_argument("--rtol", type=float, default=1e-6)
+    bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--no-reference", action="store_true", help="skip the error estimate")
+    bench.set_defaults(func=_cmd_bench)
+    run = sub.add_parser("run", help="simulate the runs of a run file into an HDF5 result")
+    run.add_argument("runfile")
+    run.add_argument("-o", "--output", help="HDF5 result (default: RUNFILE name + .h5)")
+    run.add_argument("--only", action="append", metavar="NAME", help="run only this variant (repeatable)")
+    run.add_argument("--force", action="store_true", help="overwrite an existing output")
+    run.set_defaults(func=_cmd_run)
+    plot = sub.add_parser("plot", help="draw the polarization curves of a result file")
+    plot.add_argument("result")
+    plot.add_argument("-o", "--output", help="PNG file (default: RESULT name + .png)")
+    plot.add_argument("--time-unit", choices=("auto", "s", "min"), default="auto")
+    plot.add_argument("--force", action="store_true", help="overwrite an existing output")
+    plot.set_defaults(func=_cmd_plot)
     return parser
 
 

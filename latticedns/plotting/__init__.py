@@ -1,5 +1,6 @@
 """Figures (matplotlib).  Imported only by the command line and by users, never by the core."""
 
 from .fig3 import plot_fig3a, plot_fig3b
+from .hypres import plot_runs
 
-__all__ = ["plot_fig3a", "plot_fig3b"]
+__all__ = ["plot_fig3a", "plot_fig3b", "plot_runs"]

@@ -1,0 +1,233 @@
+"""Run files: TOML definitions of one or more simulated experiments.
+
+A run file has the tables ``[run]`` (model, sample file, seed, numerics), ``[physics]``
+(model parameters), ``[microwave]`` (calibration), an array ``[[stage]]`` (the protocol,
+in order) and optionally ``[[variant]]`` (named runs, each changing dotted keys of the
+base, e.g. ``"stage.prepare.dnp_sign" = -1``).  Every key is documented in
+``docs/usage.md``; unknown keys are refused with a :class:`ConfigError` naming them.
+"""
+
+import copy
+import os
+from dataclasses import dataclass, fields
+
+try:  # Python >= 3.11
+    import tomllib as _toml
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as _toml
+
+from ..continuum import ContinuumParameters
+from ..errors import ConfigError
+from ..lattice import SampleSpec
+from ..lattice.model import LatticeParameters
+from ..protocol import STAGE_TYPES, MicrowaveCalibration
+
+__all__ = ["RUN_KEYS", "RunSpec", "load_run_file", "parse_run_document", "set_dotted"]
+
+#: Keys of the ``[run]`` table with their defaults.
+RUN_KEYS = {
+    "name": "run",
+    "model": "lattice",
+    "sample": None,
+    "seed": None,
+    "n_radicals": None,
+    "method": "auto",
+    "rtol": 1e-6,
+    "bandwidth_kHz": 200.0,
+    "profile_times_s": [],
+    "profile_edges_nm": None,
+}
+_TOP = ("run", "physics", "microwave", "stage", "variant")
+_SHARED = {"b0_T", "temperature_K"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One fully resolved run: everything needed to simulate it.
+
+    Attributes
+    ----------
+    name : str
+    model : str
+        "lattice" or "continuum".
+    sample : SampleSpec
+    physics : LatticeParameters or ContinuumParameters
+    calibration : MicrowaveCalibration
+    stages : tuple
+        Stage objects in order.
+    run : dict
+        The ``[run]`` table after defaults.
+    document : dict
+        The resolved run document (for the record in result files).
+    """
+
+    name: str
+    model: str
+    sample: SampleSpec
+    physics: object
+    calibration: MicrowaveCalibration
+    stages: tuple
+    run: dict
+    document: dict
+
+
+def _table(doc, key):
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"must be a table, got {type(value).__name__}")
+    return value
+
+
+def _build(cls, values, prefix):
+    allowed = {f.name for f in fields(cls)}
+    for k in values:
+        if k not in allowed:
+            raise ConfigError(f"{prefix}.{k}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{prefix}.{exc.key}", exc.message) from None
+
+
+def _stages(items):
+    if not isinstance(items, list) or not items:
+        raise ConfigError("stage", "at least one [[stage]] is required")
+    stages, names = [], set()
+    for k, item in enumerate(items):
+        item = dict(item)
+        kind = item.pop("type", None)
+        name = item.pop("name", f"{k}")
+        label = f"stage.{name}"
+        if kind not in STAGE_TYPES:
+            raise ConfigError(f"{label}.type", f"unknown stage type {kind!r}; allowed: "
+                              f"{', '.join(STAGE_TYPES)}")
+        if name in names:
+            raise ConfigError(f"{label}.name", "stage names must be unique")
+        names.add(name)
+        stages.append(_build(STAGE_TYPES[kind], item, label))
+    return tuple(stages)
+
+
+def set_dotted(doc, key, value):
+    """Set ``doc[a][b]... = value`` for a dotted key; ``stage.NAME.field`` finds a stage by name.
+
+    Raises
+    ------
+    ConfigError
+        If the key does not exist in the document (a typo would otherwise be ignored).
+    """
+    parts = key.split(".")
+    if parts[0] == "stage" and len(parts) == 3:
+        for k, st in enumerate(doc.get("stage", [])):
+            if st.get("name", f"{k}") == parts[1]:
+                st[parts[2]] = value
+                return
+        raise ConfigError(key, f"no stage named {parts[1]!r}")
+    if parts[0] not in _TOP or len(parts) != 2:
+        raise ConfigError(key, "must be run.KEY, physics.KEY, microwave.KEY, sample.KEY or stage.NAME.KEY")
+    doc.setdefault(parts[0], {})[parts[1]] = value
+
+
+def _sample(run, base_dir, overrides):
+    path = run["sample"]
+    if path is None:
+        raise ConfigError("run.sample", "missing: the path of a geometry file (geometries/*.toml)")
+    full = path if os.path.isabs(path) else os.path.join(base_dir, path)
+    spec = SampleSpec.from_toml(full)
+    d = spec.to_dict()
+    d.update(overrides)
+    if run["seed"] is not None:
+        d["seed"] = run["seed"]
+    if run["n_radicals"] is not None:
+        for key in ("box_nm", "n_protons"):
+            d.pop(key, None)
+        d["n_radicals"] = run["n_radicals"]
+    try:
+        return SampleSpec.from_dict(d)
+    except ConfigError as exc:
+        key = exc.key if exc.key.startswith("sample") else f"sample.{exc.key}"
+        raise ConfigError(key, exc.message) from None
+
+
+def _resolve(doc, base_dir):
+    for k in doc:
+        if k not in _TOP + ("sample",):
+            raise ConfigError(k, f"unknown table; allowed: {', '.join(_TOP)}")
+    run_in = _table(doc, "run")
+    for k in run_in:
+        if k not in RUN_KEYS:
+            raise ConfigError(f"run.{k}", f"unknown key; allowed: {', '.join(RUN_KEYS)}")
+    run = {**RUN_KEYS, **run_in}
+    if run["model"] not in ("lattice", "continuum"):
+        raise ConfigError("run.model", f"must be 'lattice' or 'continuum', got {run['model']!r}")
+    rtol = run["rtol"]
+    if not isinstance(rtol, (int, float)) or not 0 < rtol <= 0.1:
+        raise ConfigError("run.rtol", f"must be in (0, 0.1], got {rtol!r}")
+    if not isinstance(run["bandwidth_kHz"], (int, float)) or run["bandwidth_kHz"] <= 0:
+        raise ConfigError("run.bandwidth_kHz", f"must be > 0 kHz, got {run['bandwidth_kHz']!r}")
+    sample = _sample(run, base_dir, _table(doc, "sample"))
+    physics_in = dict(_table(doc, "physics"))
+    if run["model"] == "lattice":
+        physics = _build(LatticeParameters, physics_in, "physics")
+    else:
+        physics_in.setdefault("radical_mM", sample.radical_mM)
+        physics_in.setdefault("r_in_nm", sample.min_dist_proton_radical_nm)
+        physics_in.setdefault("bandwidth_kHz", run["bandwidth_kHz"])
+        physics = _build(ContinuumParameters, physics_in, "physics")
+    mw_in = dict(_table(doc, "microwave"))
+    for key in _SHARED:
+        if key in mw_in:
+            raise ConfigError(f"microwave.{key}", "set it in [physics]; it is shared")
+        mw_in[key] = getattr(physics, key)
+    calibration = _build(MicrowaveCalibration, mw_in, "microwave")
+    return run, sample, physics, calibration, _stages(doc.get("stage"))
+
+
+def parse_run_document(doc, base_dir="."):
+    """Resolve a run document (a dict as read from TOML) into a list of :class:`RunSpec`.
+
+    Parameters
+    ----------
+    doc : dict
+        The run file's content.
+    base_dir : str
+        Directory relative to which the sample path is resolved.
+
+    Returns
+    -------
+    list of RunSpec
+        One per ``[[variant]]`` (or one if there is none).
+    """
+    variants = doc.get("variant", [{}])
+    if not isinstance(variants, list) or not variants:
+        raise ConfigError("variant", "must be a non-empty array of tables")
+    specs, seen = [], set()
+    base_name = _table(doc, "run").get("name", RUN_KEYS["name"])
+    for k, variant in enumerate(variants):
+        variant = dict(variant)
+        name = str(variant.pop("name", base_name if len(variants) == 1 else f"{base_name}-{k}"))
+        if name in seen:
+            raise ConfigError("variant.name", f"duplicate run name {name!r}")
+        seen.add(name)
+        changes = variant.pop("set", {})
+        if variant:
+            raise ConfigError(f"variant.{next(iter(variant))}", "unknown key; allowed: name, set")
+        resolved = copy.deepcopy({k: v for k, v in doc.items() if k != "variant"})
+        for key, value in changes.items():
+            set_dotted(resolved, key, value)
+        run, sample, physics, calibration, stages = _resolve(resolved, base_dir)
+        specs.append(RunSpec(name=name, model=run["model"], sample=sample, physics=physics,
+                             calibration=calibration, stages=stages, run=run, document=resolved))
+    return specs
+
+
+def load_run_file(path):
+    """Read and resolve a run file (see :func:`parse_run_document`)."""
+    try:
+        with open(path, "rb") as fh:
+            doc = _toml.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("run file", f"not found: {path}") from None
+    except _toml.TOMLDecodeError as exc:
+        raise ConfigError("run file", f"{path}: invalid TOML: {exc}") from None
+    return parse_run_document(doc, os.path.dirname(os.path.abspath(path)))

@@ -1,0 +1,233 @@
+"""Drive a model (lattice or continuum) through a sequence of stages with the exact propagator.
+
+The state p starts at the thermal proton polarization.  Instantaneous stages act on p
+directly; timed stages propagate ``M dp/dt = A p + s`` of the stage's electron condition
+with :class:`latticedns.propagation.Propagator` (one per condition, so factorizations are
+reused).  Observables are the model's visible and hidden mean polarizations.
+
+Small-angle pulses (:class:`~latticedns.protocol.stages.Detect`): each pulse multiplies the
+visible polarization by cos(theta).  ``pulse_model="discrete"`` applies exactly that between
+propagation steps (one Krylov build per pulse, or one dense matrix-vector product);
+``"continuous"`` replaces the train by the equivalent loss rate -ln(cos theta)/interval on
+the excited protons, which is exact when the excited set does not exchange with the rest
+during one interval and otherwise differs at second order (``docs/theory.md``, section 7).
+``"auto"`` is discrete for the dense method (small systems, the continuum) and continuous
+otherwise.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..propagation import Propagator
+from .microwave import OFF, MicrowaveCalibration
+from .stages import Delay, Detect, Microwave, Saturate, SelectiveSaturate
+
+__all__ = ["ProtocolResult", "run_protocol", "DENSE_LIMIT"]
+
+#: Systems up to this many degrees of freedom use the dense (eigendecomposition) method.
+DENSE_LIMIT = 1500
+
+
+@dataclass
+class ProtocolResult:
+    """Observables recorded through a protocol.
+
+    Attributes
+    ----------
+    t_s : ndarray, shape (T,)
+        Times in s from the start of the first stage.
+    visible, hidden : ndarray, shape (T,)
+        Mean polarization of the visible / hidden protons (dimensionless).
+    stage : ndarray of int, shape (T,)
+        Index of the stage each time belongs to.
+    profile_t_s : ndarray, shape (K,)
+        Times in s of the radial profiles.
+    profiles : ndarray, shape (K, B)
+        Mean polarization in shells of distance to the nearest radical.
+    profile_edges_nm : ndarray, shape (B + 1,)
+    p_final : ndarray, shape (n,)
+        State at the end.
+    cost : dict
+        Work counters: wall seconds per stage, factorizations, solves.
+    """
+
+    t_s: np.ndarray
+    visible: np.ndarray
+    hidden: np.ndarray
+    stage: np.ndarray
+    profile_t_s: np.ndarray
+    profiles: np.ndarray
+    profile_edges_nm: np.ndarray
+    p_final: np.ndarray
+    cost: dict = field(default_factory=dict)
+
+
+class _Recorder:
+    def __init__(self, model, edges, profile_times):
+        self.t, self.obs, self.stage = [], [], []
+        self.edges = np.asarray(edges, float)
+        self.profile_w = model.radial_profile_weights(self.edges)
+        self.profile_times = np.sort(np.asarray(profile_times, float))
+        self.prof_t, self.prof = [], []
+
+    def add(self, t, obs, stage):
+        self.t.append(np.atleast_1d(t))
+        self.obs.append(np.atleast_2d(obs))
+        self.stage.append(np.full(np.size(t), stage))
+
+    def profile(self, t, p):
+        self.prof_t.append(t)
+        self.prof.append(self.profile_w @ p)
+
+    def due(self, t0, t1):
+        """Profile times in [t0, t1)."""
+        pt = self.profile_times
+        return pt[(pt >= t0) & (pt < t1)]
+
+
+def _propagator(cache, model, condition, method, rtol):
+    key = (condition, method)
+    if key not in cache:
+        system = model.system(condition)
+        cache[key] = Propagator(system.operator, system.source, system.mass, method=method, rtol=rtol)
+    return cache[key]
+
+
+def _with_pulse_loss(model, condition, mask, rate, method, rtol):
+    system = model.system(condition)
+    loss = sp.diags(rate * mask.astype(float))
+    return Propagator(system.operator - loss, system.source, system.mass, method=method, rtol=rtol)
+
+
+def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profile_edges_nm=None,
+                 profile_times_s=(), method="auto", rtol=1e-8, pulse_model="auto", p0=None,
+                 progress=None):
+    """Run a protocol on a model and record the observables.
+
+    Parameters
+    ----------
+    model : latticedns.system.Model
+        Lattice or continuum model.
+    stages : sequence of stages
+        Instances of :mod:`latticedns.protocol.stages` classes.
+    calibration : MicrowaveCalibration, optional
+        Microwave power -> electron condition (defaults).
+    bandwidth_kHz : float
+        Bandwidth splitting visible from hidden in the timed stages' observables.
+    profile_edges_nm : array_like, optional
+        Shell edges in nm of the radial profiles (default 0.3-3 nm in 0.1 nm steps).
+    profile_times_s : sequence of float
+        Times (s from the start) at which radial profiles are recorded.
+    method : {"auto", "krylov", "dense"}
+        Propagation method ("auto": dense up to DENSE_LIMIT degrees of freedom).
+    rtol : float
+        Relative accuracy of the propagation.
+    pulse_model : {"auto", "discrete", "continuous"}
+        Treatment of small-angle pulses (module docstring).
+    p0 : ndarray, optional
+        Initial state (default: thermal proton polarization everywhere).
+    progress : callable, optional
+        Called as ``progress(stage_index, n_stages, fraction_done, elapsed_s)``.
+
+    Returns
+    -------
+    ProtocolResult
+    """
+    cal = calibration or MicrowaveCalibration()
+    if method == "auto":
+        method = "dense" if model.n <= DENSE_LIMIT else "krylov"
+    if pulse_model == "auto":
+        pulse_model = "discrete" if method == "dense" else "continuous"
+    edges = np.arange(0.3, 3.01, 0.1) if profile_edges_nm is None else profile_edges_nm
+    rec = _Recorder(model, edges, profile_times_s)
+    thermal = model.params.proton_thermal
+    p = np.full(model.n, thermal) if p0 is None else np.array(p0, float)
+    cache, cost = {}, {"stage_seconds": [], "n_factorizations": 0, "n_solves": 0}
+    t0, mw_now, start = 0.0, OFF, time.perf_counter()
+
+    def report(k, frac):
+        if progress is not None:
+            progress(k, len(stages), frac, time.perf_counter() - start)
+
+    for k, stage in enumerate(stages):
+        tick = time.perf_counter()
+        report(k, 0.0)
+        if isinstance(stage, Saturate):
+            p = p * stage.residual
+        elif isinstance(stage, SelectiveSaturate):
+            mask = model.saturation_mask(cal.condition(mw_now).pbar, stage.bandwidth_kHz)
+            p = np.where(mask, p * stage.residual, p)
+        elif isinstance(stage, (Microwave, Delay)):
+            cond = cal.condition(stage.microwave)
+            prop = _propagator(cache, model, cond, method, rtol)
+            times = np.linspace(0.0, stage.duration_s, stage.n_outputs + 1)[1:] if stage.n_outputs \
+                else np.array([stage.duration_s])
+            prof_at = rec.due(t0, t0 + stage.duration_s) - t0
+            res = prop.sample(p, times, model.observable_weights(cond.pbar, bandwidth_kHz),
+                              states_at=prof_at if len(prof_at) else None)
+            _count(cost, res)
+            for tp, state in zip(prof_at, res.states if len(prof_at) else []):
+                rec.profile(t0 + tp, state)
+            rec.add(t0 + times, res.signals, k)
+            p = res.p_final
+            mw_now = stage.microwave
+        elif isinstance(stage, Detect):
+            p = _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_model,
+                        lambda frac: report(k, frac))
+            mw_now = stage.microwave
+        else:
+            raise TypeError(f"unknown stage type {type(stage).__name__}")
+        t0 += stage.duration_s
+        cost["stage_seconds"].append(time.perf_counter() - tick)
+        report(k, 1.0)
+    if t0 in rec.profile_times:
+        rec.profile(t0, p)
+    obs = np.concatenate(rec.obs) if rec.obs else np.zeros((0, 2))
+    return ProtocolResult(
+        t_s=np.concatenate(rec.t) if rec.t else np.zeros(0), visible=obs[:, 0], hidden=obs[:, 1],
+        stage=np.concatenate(rec.stage) if rec.stage else np.zeros(0, int),
+        profile_t_s=np.array(rec.prof_t), profile_edges_nm=np.asarray(edges, float),
+        profiles=np.array(rec.prof).reshape(len(rec.prof_t), len(edges) - 1),
+        p_final=p, cost=cost)
+
+
+def _count(cost, res):
+    cost["n_factorizations"] += res.n_factorizations
+    cost["n_solves"] += res.n_solves
+
+
+def _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_model, report):
+    cond = cal.condition(stage.microwave)
+    weights = model.observable_weights(cond.pbar, stage.bandwidth_kHz)
+    mask = model.saturation_mask(cond.pbar, stage.bandwidth_kHz)
+    cos = np.cos(np.deg2rad(stage.flip_angle_deg))
+    n, dt = stage.n_pulses, stage.interval_s
+    times = dt * np.arange(n)
+    prof_at = rec.due(t0, t0 + stage.duration_s) - t0
+    if pulse_model == "continuous" and cos > 0:
+        rate = -np.log(cos) / dt
+        prop = _with_pulse_loss(model, cond, mask, rate, method, rtol)
+        # the recorded signal precedes each pulse: state after j pulses = continuous loss over j dt
+        res = prop.sample(p, times, weights, t_end=stage.duration_s,
+                          states_at=prof_at if len(prof_at) else None)
+        _count(cost, res)
+        for tp, state in zip(prof_at, res.states if len(prof_at) else []):
+            rec.profile(t0 + tp, state)
+        rec.add(t0 + times, res.signals, k)
+        return res.p_final
+    prop = _propagator(cache, model, cond, method, rtol)
+    signals = np.empty((n, weights.shape[0]))
+    pending = list(prof_at)
+    for j in range(n):
+        while pending and pending[0] <= times[j]:
+            rec.profile(t0 + pending.pop(0), p)
+        signals[j] = weights @ p
+        p = np.where(mask, p * cos, p)
+        p = prop.advance(p, dt)
+        if j % 64 == 0:
+            report(j / n)
+    rec.add(t0 + times, signals, k)
+    return p

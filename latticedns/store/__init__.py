@@ -1,0 +1,20 @@
+"""Storage of simulated runs in HDF5 result files (layout: ``docs/hdf5.md``).
+
+Imported by the command line and campaigns, never by the physics core.
+
+Examples
+--------
+>>> from latticedns.store import RunRecord, write_runs, read_runs  # doctest: +SKIP
+>>> write_runs("out.h5", [RunRecord("a", params, 1, "lattice", result)])  # doctest: +SKIP
+>>> [r.name for r in read_runs("out.h5")]  # doctest: +SKIP
+['a']
+"""
+
+from .records import MODELS, RunRecord, SamplePositions
+from .runfile import (FORMAT, FORMAT_VERSION, append_run, check_output_path, read_metadata,
+                      read_run, read_runs, write_runs)
+
+__all__ = [
+    "RunRecord", "SamplePositions", "MODELS", "FORMAT", "FORMAT_VERSION",
+    "check_output_path", "write_runs", "append_run", "read_runs", "read_run", "read_metadata",
+]

@@ -1,0 +1,102 @@
+"""Crash-safe file output: refuse bad output paths early, write via a temporary file.
+
+The file is built under a hidden temporary name in the target's directory (same
+filesystem), fsynced, then moved onto the target: ``os.link`` without ``force`` (atomic
+and never clobbering a file that appeared meanwhile), ``os.replace`` with ``force``; the
+directory is then fsynced.  On any exception the temporary file is removed and the
+target is untouched.
+"""
+
+import os
+import secrets
+import shutil
+
+import h5py
+
+from ..errors import ConfigError
+
+__all__ = ["check_output_path", "atomic_write"]
+
+
+def check_output_path(path, force=False):
+    """Refuse an output path before any computation: existing without force, or no directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    force : bool
+        Allow overwriting an existing file.
+
+    Raises
+    ------
+    ConfigError
+        With key ``"output"``.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ConfigError("output", f"{path} is a directory")
+    if os.path.exists(path) and not force:
+        raise ConfigError("output", f"{path} exists; pass --force to overwrite it")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ConfigError("output", f"directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ConfigError("output", f"directory {parent} is not writable")
+
+
+def _fsync_path(path, directory=False):
+    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:  # some filesystems refuse fsync on directories; files must sync
+            raise
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, fill, *, force, base=None):
+    """Build an HDF5 file under a temporary name with ``fill(h5file)`` and move it onto path.
+
+    Parameters
+    ----------
+    path : str
+        Target file.
+    fill : callable
+        Called with the open ``h5py.File`` of the temporary file.
+    force : bool
+        Replace an existing target (``os.replace``); otherwise ``os.link``, which refuses
+        to clobber a target that exists (raising ``ConfigError("output", ...)``).
+    base : str, optional
+        Start from a copy of this file (opened ``r+``) instead of an empty one.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
+                                  f"{secrets.token_hex(4)}.tmp")
+    try:
+        if base is not None:
+            shutil.copyfile(base, tmp)
+            shutil.copymode(base, tmp)
+        with h5py.File(tmp, "r+" if base is not None else "x") as f:
+            fill(f)
+        _fsync_path(tmp)
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if path exists: never clobbers
+            except FileExistsError:
+                raise ConfigError("output", f"{path} exists; pass --force to overwrite it") \
+                    from None
+            except OSError:  # no hard links on this filesystem
+                if os.path.exists(path):
+                    raise ConfigError("output", f"{path} exists; pass --force to overwrite "
+                                                f"it") from None
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_path(directory, directory=True)

@@ -1,0 +1,103 @@
+"""``latticedns run`` and ``latticedns plot``: outputs, refusal of bad run files (exit 2)."""
+
+import os
+
+import h5py
+import pytest
+
+from latticedns.cli import main
+
+RUNS = os.path.join(os.path.dirname(__file__), "..", "runs")
+GEOM = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "geometries", "dnp-juice-50mM.toml"))
+
+BASE = f'''
+[run]
+name = "t"
+model = "continuum"
+sample = "{GEOM}"
+
+[[stage]]
+type = "saturate"
+[[stage]]
+type = "microwave"
+name = "prepare"
+duration_s = 640.0
+power_mW = 118.0
+[[stage]]
+type = "delay"
+duration_s = 10.0
+[[stage]]
+type = "selective_saturate"
+[[stage]]
+type = "detect"
+n_pulses = 32
+interval_s = 10.0
+flip_angle_deg = 0.1
+'''
+
+
+def write(tmp_path, text, name="r.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_run_and_plot_continuum(tmp_path, capsys):
+    out = tmp_path / "res.h5"
+    assert main(["run", write(tmp_path, BASE), "-o", str(out)]) == 0
+    assert "peak visible" in capsys.readouterr().out
+    with h5py.File(out) as f:
+        g = f["runs/t"]
+        assert g["visible"].shape == (1 + 1 + 32,)  # prepare end, gate end, 32 reads
+        assert g["t_s"].attrs["units"] == "s"
+    png = tmp_path / "res.png"
+    assert main(["plot", str(out), "-o", str(png)]) == 0 and png.stat().st_size > 5000
+    # an existing result is never overwritten without --force
+    before = out.read_bytes()
+    assert main(["run", write(tmp_path, BASE), "-o", str(out)]) == 2
+    assert out.read_bytes() == before
+
+
+def test_bundled_mw_off_run_on_the_lattice(tmp_path):
+    out = tmp_path / "off.h5"
+    assert main(["run", os.path.join(RUNS, "hypres-mw-off.toml"), "-o", str(out)]) == 0
+    with h5py.File(out) as f:
+        pos, neg = f["runs/positive"], f["runs/negative"]
+        stage = pos["stage"][:]
+        det = stage == stage.max()
+        vis_pos, vis_neg = pos["visible"][:][det], neg["visible"][:][det]
+        assert vis_pos[0] < 1e-3 and vis_pos.max() > 3 * 0.006  # far above Boltzmann
+        assert vis_neg.min() < -3 * 0.006  # the negative run mirrors it
+        assert pos["sample/protons_nm"].shape[1] == 3
+
+
+@pytest.mark.parametrize("change, key", [
+    ('type = "saturate"', "stage.0.type"),
+    ("duration_s = 640.0", "duration_s"),
+    ("flip_angle_deg = 0.1", "flip_angle_deg"),
+    ("power_mW = 118.0", "power_mW"),
+    ('model = "continuum"', "run.model"),
+    ('name = "t"', "run.colour"),
+    ('type = "selective_saturate"', "bandwidth_kHz"),
+])
+def test_bad_run_files_exit_2_and_write_nothing(tmp_path, capsys, change, key):
+    bad = {
+        'type = "saturate"': 'type = "saturat"',
+        "duration_s = 640.0": "duration_s = -640.0",
+        "flip_angle_deg = 0.1": "flip_angle_deg = 190.0",
+        "power_mW = 118.0": "power_mW = -1.0",
+        'model = "continuum"': 'model = "quantum"',
+        'name = "t"': 'name = "t"\ncolour = "red"',
+        'type = "selective_saturate"': 'type = "selective_saturate"\nbandwidth_kHz = 0.0',
+    }[change]
+    out = tmp_path / "res.h5"
+    assert main(["run", write(tmp_path, BASE.replace(change, bad, 1)), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert key in err and err.count("\n") == 1
+    assert not out.exists() and not any(p.suffix == ".h5" for p in tmp_path.iterdir())
+
+
+def test_missing_files_exit_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml")]) == 2
+    assert main(["run", write(tmp_path, BASE.replace(GEOM, "/nonexistent/sample.toml"))]) == 2
+    assert "not found" in capsys.readouterr().err
