@@ -1,20 +1,23 @@
-"""Benchmark of latticedns.propagation on a HypRes-length schedule (synthetic samples).
+"""Benchmark of latticedns.propagation on a HypRes-length schedule (real lattice samples).
 
-Schedule: 640 s polarization (source on, from p = 0), 10 s gate (source off), then a detect
-stage (source off) sampled at 1024 outputs 10 s apart.  Reports wall time, peak RSS and the
-largest relative error of the visible-proton mean over the 1024 outputs against a reference
-(dense eigendecomposition for n <= 3000, else the same method at rtol = 1e-12).
+Schedule (50 mM radicals, 7.48 protons/nm^3, seed 1): 640 s microwaves on (source, from
+p = 0), 10 s gate (microwaves off), then a detect stage (off) sampled at 1024 outputs 10 s
+apart; observables = visible and hidden means (``LatticeModel.observable_weights``).  Prints
+one JSON line per run: build and propagation wall time, peak RSS, work counters per stage and,
+unless ``--no-ref``, the largest relative error of both observables against a reference run
+(``--ref-method``, default dense for n <= 3000 else krylov at rtol 1e-10).
 
 Usage::
 
-    python bench/bench_propagation.py 10000 [100000 ...] [--rtol 1e-6] [--backend auto]
-    python bench/bench_propagation.py 10000 --bdf        # also scipy solve_ivp BDF (slow)
-    python bench/bench_propagation.py 10000 --steps      # detect stage as 1024 advance() calls
+    python bench/bench_propagation.py --protons 10000 100000 --method lanczos [--rtol 1e-6]
+    python bench/bench_propagation.py --protons 10000 --method auto --no-ref
+    python bench/bench_propagation.py --synthetic --protons 10000 --method krylov  # bench/synthetic
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sys
@@ -23,92 +26,84 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from synthetic import make_sample  # noqa: E402
 
 from latticedns.propagation import Propagator  # noqa: E402
 
 T_POL, T_GATE, N_OUT, DT_OUT = 640.0, 10.0, 1024, 10.0
+P_OFF = 0.99926
 
 
 def peak_rss_gb() -> float:
-    """Peak resident memory of this process (GB)."""
+    """Peak resident memory of this process (GB; Linux reports ru_maxrss in kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def run_schedule(sample, method="krylov", steps=False, **opts):
-    """Run the schedule; returns (visible-mean signal of shape (1024,), info dict)."""
-    C = sample.observables()[:1]
-    pol = Propagator(sample.L, sample.s, method=method, **opts)
-    off = pol.with_source(np.zeros(sample.n))
+def lattice_problem(n: int, seed: int = 1):
+    """((L_on, s_on), (L_off, s_off), C) for a real lattice sample with ``n`` protons."""
+    from latticedns.conditions import ElectronCondition
+    from latticedns.lattice import SampleSpec, generate_sample
+    from latticedns.lattice.model import LatticeModel
+
+    s = generate_sample(SampleSpec.from_dict({"radical_mM": 50, "n_protons": n,
+                                              "proton_density_per_nm3": 7.48, "seed": seed}))
+    m = LatticeModel(s)
+    on = m.operator(ElectronCondition(pbar=0.5, dnp_rate_per_s=0.05, dnp_target=0.9))
+    off = m.operator(ElectronCondition(pbar=P_OFF))
+    return on, off, m.observable_weights(P_OFF, 200.0)
+
+
+def synthetic_problem(n: int, seed: int = 1):
+    """Same triple for the synthetic sample of bench/synthetic.py."""
+    from synthetic import make_sample
+
+    S = make_sample(n, seed=seed)
+    return (S.L, S.s), (S.L, np.zeros(n)), S.observables()
+
+
+def run_schedule(on, off, C, method="krylov", **opts):
+    """Run the schedule; returns (signals of shape (1024, k), info dict)."""
+    n = C.shape[1]
     t0 = time.perf_counter()
-    r1 = pol.sample(np.zeros(sample.n), [T_POL])
-    r2 = off.sample(r1.p_final, [T_GATE])
-    times = DT_OUT * np.arange(1, N_OUT + 1)
-    solves = r1.n_solves + r2.n_solves
-    if steps:
-        p, sig = r2.p_final, []
-        for _ in range(N_OUT):
-            r = off.sample(p, [DT_OUT], C)
-            p = r.p_final
-            sig.append(r.signals[0, 0])
-            solves += r.n_solves
-        sig = np.array(sig)
-        dim = None
-    else:
-        r3 = off.sample(r2.p_final, times, C)
-        sig = r3.signals[:, 0]
-        solves += r3.n_solves
-        dim = (r1.krylov_dim, r2.krylov_dim, r3.krylov_dim)
+    pol = Propagator(*on, method=method, **opts)
+    det = Propagator(*off, method=method, **opts)
+    r1 = pol.sample(np.zeros(n), [T_POL])
+    r2 = det.sample(r1.p_final, [T_GATE])
+    r3 = det.sample(r2.p_final, DT_OUT * np.arange(1, N_OUT + 1), C, final_state=False)
     wall = time.perf_counter() - t0
-    return sig, dict(wall=wall, solves=solves, dims=dim)
-
-
-def run_bdf(sample, rtol=1e-6):
-    """scipy solve_ivp BDF with the sparse Jacobian on the same schedule; (signal, seconds)."""
-    from scipy.integrate import solve_ivp
-
-    L, s = sample.L, sample.s
-    vis = sample.observables()[:1]
-    t0 = time.perf_counter()
-    y = np.zeros(sample.n)
-    for src, T in ((s, T_POL), (0 * s, T_GATE)):
-        r = solve_ivp(lambda t, p, src=src: L @ p + src, (0, T), y, method="BDF", jac=L,
-                      rtol=rtol, atol=1e-12)
-        y = r.y[:, -1]
-    times = DT_OUT * np.arange(1, N_OUT + 1)
-    r = solve_ivp(lambda t, p: L @ p, (0, times[-1]), y, method="BDF", jac=L, t_eval=times,
-                  rtol=rtol, atol=1e-12)
-    return (vis @ r.y)[0], time.perf_counter() - t0
+    rs = (r1, r2, r3)
+    return r3.signals, dict(method=pol.method_name, wall_s=round(wall, 3),
+                            matvec=[r.n_matvec for r in rs], solves=[r.n_solves for r in rs],
+                            factorizations=sum(r.n_factorizations for r in rs),
+                            dims=[r.krylov_dim for r in rs], success=all(r.success for r in rs))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sizes", type=int, nargs="+")
+    ap.add_argument("--protons", type=int, nargs="+", default=[10000])
+    ap.add_argument("--method", default="auto")
     ap.add_argument("--rtol", type=float, default=1e-6)
     ap.add_argument("--backend", default="auto")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--bdf", action="store_true")
-    ap.add_argument("--steps", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--synthetic", action="store_true")
     ap.add_argument("--no-ref", action="store_true")
+    ap.add_argument("--ref-method", default=None)
+    ap.add_argument("--ref-rtol", type=float, default=1e-10)
     a = ap.parse_args(argv)
-    for n in a.sizes:
+    for n in a.protons:
         t0 = time.perf_counter()
-        S = make_sample(n, seed=a.seed)
+        on, off, C = (synthetic_problem if a.synthetic else lattice_problem)(n, a.seed)
         build = time.perf_counter() - t0
-        sig, info = run_schedule(S, rtol=a.rtol, backend=a.backend, steps=a.steps)
-        line = (f"n={n} nnz={S.L.nnz} build={build:.2f}s krylov wall={info['wall']:.2f}s "
-                f"solves={info['solves']} dims={info['dims']} peakRSS={peak_rss_gb():.2f}GB")
+        sig, info = run_schedule(on, off, C, a.method, rtol=a.rtol, backend=a.backend)
+        line = dict(protons=n, sample="synthetic" if a.synthetic else "lattice",
+                    nnz=int(on[0].nnz), build_s=round(build, 3), rtol=a.rtol, **info,
+                    peak_rss_gb=round(peak_rss_gb(), 3))
         if not a.no_ref:
-            ref_method, ref_opts = ("dense", {}) if n <= 3000 else ("krylov", dict(rtol=1e-12))
-            ref, rinfo = run_schedule(S, method=ref_method, backend=a.backend, **ref_opts)
-            err = np.abs(sig - ref).max() / np.abs(ref).max()
-            line += f" err_vs_{ref_method}={err:.2e} (ref {rinfo['wall']:.1f}s)"
-        print(line, flush=True)
-        if a.bdf:
-            bsig, bt = run_bdf(S, rtol=a.rtol)
-            berr = np.abs(bsig - sig).max() / np.abs(sig).max()
-            print(f"  BDF rtol={a.rtol}: {bt:.1f}s, diff vs krylov {berr:.2e}, "
-                  f"ratio BDF/krylov = {bt / info['wall']:.0f}", flush=True)
+            rm = a.ref_method or ("dense" if n <= 3000 else "krylov")
+            ref, rinfo = run_schedule(on, off, C, rm, rtol=a.ref_rtol, backend=a.backend)
+            err = np.abs(sig - ref).max(axis=0) / np.abs(ref).max(axis=0)
+            line.update(ref_method=rm, ref_wall_s=rinfo["wall_s"], err=[float(e) for e in err],
+                        peak_rss_gb_with_ref=round(peak_rss_gb(), 3))
+        print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

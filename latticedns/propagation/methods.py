@@ -67,6 +67,8 @@ def _ensure_builtin() -> None:
     if "krylov" not in _REGISTRY:
         from ._dense_method import DenseMethod
         from ._krylov_method import KrylovMethod
+        from ._lanczos_method import LanczosMethod
 
         _REGISTRY.setdefault("krylov", KrylovMethod)
         _REGISTRY.setdefault("dense", DenseMethod)
+        _REGISTRY.setdefault("lanczos", LanczosMethod)

@@ -61,8 +61,9 @@ class PropagationResult:
         Output times (s) from the stage start.
     signals : ndarray, shape (nt, k)
         Observables ``C p(t)``.
-    p_final : ndarray, shape (n,)
-        State at ``t_end``.
+    p_final : ndarray, shape (n,), or None
+        State at ``t_end`` (None only if ``final_state=False`` was passed and the method
+        skipped it).
     t_end : float
         Stage end (s): ``max(times[-1], t_end argument)``.
     states : ndarray, shape (ns, n) or None
@@ -80,7 +81,7 @@ class PropagationResult:
 
     t: np.ndarray
     signals: np.ndarray
-    p_final: np.ndarray
+    p_final: np.ndarray | None
     t_end: float
     states: np.ndarray | None = None
     status: int = 0
