@@ -42,6 +42,8 @@ from typing import Any, Mapping
 
 from scipy.constants import N_A
 
+from latticedns.constants import number_density_per_nm3
+
 from latticedns.errors import ConfigError
 
 __all__ = [
@@ -63,7 +65,7 @@ def mM_to_per_nm3(c_mM: float) -> float:
 
     50 mM -> 0.030110704 /nm^3 (CODATA N_A from ``scipy.constants``).
     """
-    return c_mM * 1e-3 * N_A / _NM3_PER_LITRE
+    return float(number_density_per_nm3(c_mM))
 
 
 def per_nm3_to_mM(n_per_nm3: float) -> float:
