@@ -141,6 +141,49 @@ def _cmd_plot(args):
     return 0
 
 
+def _cmd_campaign_run(args):
+    from .campaign import load_campaign, plan_campaign, run_campaign
+
+    campaign = load_campaign(args.campaign)
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers", f"must be >= 1, got {args.workers}")
+    plan_campaign(campaign, args.output, args.force)  # refuse before writing anything
+    stream = sys.stderr
+
+    def progress(done, total, failed, elapsed, left):
+        if stream.isatty():
+            stream.write(f"\r[{done}/{total}] {failed} failed, {elapsed:7.1f} s elapsed, "
+                         f"~{left:7.1f} s left   ")
+            stream.flush()
+
+    summary = run_campaign(campaign, args.output, workers=args.workers, force=args.force,
+                           progress=progress)
+    if stream.isatty() and summary.n_executed:
+        stream.write("\n")
+    print(f"wrote {args.output}: {summary.n_done}/{summary.n_runs} run(s) done, "
+          f"{summary.n_failed} failed, {summary.n_executed} executed in {summary.wall_s:.1f} s "
+          f"(coordinator {summary.overhead_s:.2f} s)")
+    return 1 if summary.n_failed else 0
+
+
+def _cmd_campaign_status(args):
+    import numpy as np
+
+    from .campaign import open_store
+
+    store = open_store(args.store)
+    status = store.table["status"]
+    counts = {s: int(np.sum(status == s)) for s in ("done", "failed", "pending")}
+    wall = store.table["wall_s"][status == "done"]
+    print(f"{args.store}: {len(status)} runs: {counts['done']} done, {counts['failed']} failed, "
+          f"{counts['pending']} pending; swept: {', '.join(store.keys)}; "
+          f"{float(np.sum(wall)):.1f} s of run time")
+    for run_id, err in zip(store.table["run_id"][status == "failed"],
+                           store.table["error"][status == "failed"]):
+        print(f"  failed {run_id}: {err}")
+    return 0
+
+
 def build_parser():
     """The argument parser of the ``latticedns`` command."""
     parser = argparse.ArgumentParser(prog="latticedns", description=__doc__.splitlines()[0])
@@ -174,6 +217,18 @@ def build_parser():
     plot.add_argument("--time-unit", choices=("auto", "s", "min"), default="auto")
     plot.add_argument("--force", action="store_true", help="overwrite an existing output")
     plot.set_defaults(func=_cmd_plot)
+    camp = sub.add_parser("campaign", help="sweeps of a run file into one HDF5 store")
+    camp_sub = camp.add_subparsers(dest="campaign_command", required=True)
+    crun = camp_sub.add_parser("run", help="run (or resume) a campaign file into a store")
+    crun.add_argument("campaign")
+    crun.add_argument("-o", "--output", required=True, help="HDF5 store (runs also in STORE.d/)")
+    crun.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    crun.add_argument("--force", action="store_true",
+                      help="discard finished runs that the campaign file changed")
+    crun.set_defaults(func=_cmd_campaign_run)
+    cstat = camp_sub.add_parser("status", help="runs done, failed and pending in a store")
+    cstat.add_argument("store")
+    cstat.set_defaults(func=_cmd_campaign_status)
     return parser
 
 

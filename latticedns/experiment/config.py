@@ -37,7 +37,7 @@ RUN_KEYS = {
     "profile_times_s": [],
     "profile_edges_nm": None,
 }
-_TOP = ("run", "physics", "microwave", "stage", "variant")
+_TOP = ("run", "sample", "physics", "microwave", "stage", "variant")
 _SHARED = {"b0_T", "temperature_K"}
 
 
@@ -123,7 +123,7 @@ def set_dotted(doc, key, value):
                 st[parts[2]] = value
                 return
         raise ConfigError(key, f"no stage named {parts[1]!r}")
-    if parts[0] not in _TOP or len(parts) != 2:
+    if parts[0] not in _TOP or parts[0] == "variant" or len(parts) != 2:
         raise ConfigError(key, "must be run.KEY, physics.KEY, microwave.KEY, sample.KEY or stage.NAME.KEY")
     doc.setdefault(parts[0], {})[parts[1]] = value
 
@@ -151,7 +151,7 @@ def _sample(run, base_dir, overrides):
 
 def _resolve(doc, base_dir):
     for k in doc:
-        if k not in _TOP + ("sample",):
+        if k not in _TOP:
             raise ConfigError(k, f"unknown table; allowed: {', '.join(_TOP)}")
     run_in = _table(doc, "run")
     for k in run_in:
