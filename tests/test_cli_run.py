@@ -101,3 +101,14 @@ def test_missing_files_exit_2(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.toml")]) == 2
     assert main(["run", write(tmp_path, BASE.replace(GEOM, "/nonexistent/sample.toml"))]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_bad_sample_definition_exits_2(tmp_path, capsys):
+    geom = tmp_path / "g.toml"
+    geom.write_text("[sample]\nradical_mM = -5\nn_radicals = 10\nproton_density_per_nm3 = 7.0\n")
+    run = write(tmp_path, BASE.replace(GEOM, str(geom)))
+    assert main(["run", run, "-o", str(tmp_path / "x.h5")]) == 2
+    assert "radical_mM" in capsys.readouterr().err and not (tmp_path / "x.h5").exists()
+    geom.write_text("[sample]\nradical_mM = 50\nn_radicals = 10\nproton_density_per_nm3 = 7.0\ncolour = 1\n")
+    assert main(["run", run, "-o", str(tmp_path / "x.h5")]) == 2
+    assert "sample.colour" in capsys.readouterr().err

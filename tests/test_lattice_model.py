@@ -115,3 +115,15 @@ def test_cutoffs_larger_than_half_box_refused():
         LatticeModel(make_sample(500), LatticeParameters(hyperfine_cutoff_nm=3.0))
     with pytest.raises(ConfigError, match="gamma2_II_kHz"):
         LatticeParameters(gamma2_II_kHz=-1)
+
+
+def test_radial_profile_weights_average_shells(model):
+    edges = np.array([0.3, 0.6, 1.0, 2.0])
+    w = model.radial_profile_weights(edges)
+    r = model.geometry.r_nearest_nm
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    p = r.copy()  # a profile equal to the distance: each row gives the shell's mean distance
+    for b in range(3):
+        inside = (r >= edges[b]) & (r < edges[b + 1])
+        assert w[b] @ p == pytest.approx(r[inside].mean())
+    assert np.all(np.isnan(model.radial_profile_weights([10.0, 11.0])))  # empty shell
