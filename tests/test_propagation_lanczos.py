@@ -50,7 +50,7 @@ def test_registered_and_auto_choice():
     assert "lanczos" in available_methods()
     assert auto_method(AUTO_DENSE_MAX_N) == "dense"
     assert auto_method(10_000) == "krylov"
-    assert auto_method(10**6) == "lanczos"
+    assert auto_method(10**6) == "krylov"  # never "lanczos" (fails on stiff lattices)
     assert auto_method(10**6, has_mass=True) == "krylov"
     assert Propagator(sp.diags(-np.ones(5)), method="auto").method_name == "dense"
 

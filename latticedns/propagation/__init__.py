@@ -10,19 +10,22 @@ Methods (``method=`` of `Propagator` / `propagate`):
 ``"dense"``
     Full eigendecomposition (reference; O(n^3), n <~ 4000).
 ``"krylov"`` (default)
-    Shift-and-invert Lanczos with one cached sparse factorization per operator: ~15-40
-    solves per stage, cheap repeated `Propagator.advance` steps; the factorization dominates
-    and grows superlinearly (seconds at 1e4 states, minutes at 1e5, infeasible at 1e6).
+    Shift-and-invert Lanczos: ~15-40 solves with ``K + sigma M`` per stage, cheap repeated
+    `Propagator.advance` steps.  ``PropagationOptions.solver`` chooses the solves:
+    ``"direct"`` (default) caches one sparse factorization per operator, which dominates and
+    grows superlinearly (seconds at 1e4 states, minutes at 1e5, infeasible at 1e6);
+    ``"pcg"`` caches the factorization of a sparsified operator and runs preconditioned CG
+    (~20-30 inner iterations per solve, less fill; measured slower at 1e4 and not faster at
+    1e5 on real lattice schedules, see `latticedns.propagation._pcg`).
 ``"lanczos"``
     Matvec-only (polynomial) Lanczos with the observables projected on the fly, no
-    factorization, O(n) memory plus an O(m^2) projected eigenproblem; the number of matvecs
-    grows like ``sqrt(||L|| t)`` (1e4 to > 2.6e4 per long stage on real lattices, whose
-    rates reach ~5e5 s^-1), so it only wins when the factorization is unaffordable.  No mass matrix.
+    factorization, O(n) memory; opt-in only.  Its number of matvecs grows like
+    ``sqrt(||L|| t)``: > 2.6e4 per long stage on real lattices already at 1e4 states (rates
+    up to ~5e5 s^-1), so it is far slower than ``"krylov"`` wherever the factorization fits.
+    No mass matrix.
 ``"auto"``
-    ``"dense"`` for n <= 1500, ``"krylov"`` up to n = 2e5 (and whenever M is given),
-    ``"lanczos"`` above (`latticedns.propagation.propagator.auto_method`; on real lattices
-    the polynomial method needs far more matvecs than the planning estimate, so the
-    crossover sits where the factorization stops being affordable).
+    ``"dense"`` for n <= 1500, ``"krylov"`` above
+    (`latticedns.propagation.propagator.auto_method`); never ``"lanczos"``.
 
 Public API: `propagate`, `Propagator`, `stationary_state`, `PropagationResult`,
 `PropagationOptions`, `register_method`, `get_method`, `available_methods`.

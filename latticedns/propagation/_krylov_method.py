@@ -6,6 +6,11 @@ factorization of ``K + sigma M`` (SPD for any sigma > 0 even when K is singular)
 annihilates the constant vector, the exactly known conserved total ``ones @ M @ p(t) =
 ones @ M @ p0 + t ones @ f`` is restored by a rank-one correction along ``ones`` (which is an
 exact null vector), so conservation holds to rounding rather than to ``rtol``.
+
+Solves with ``K + sigma M`` use either its sparse factorization (``solver="direct"``) or
+preconditioned CG with the factorization of a sparsified operator (``solver="pcg"``, see
+`latticedns.propagation._pcg`); either is cached per ``(sigma, backend, solver)`` in the
+operator cache.  ``solver="auto"`` picks pcg for ``n >= AUTO_PCG_MIN_N`` without a mass matrix.
 """
 
 from __future__ import annotations
@@ -16,12 +21,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._factor import factorize
+from ._pcg import PCGSolver, sparsify
 from ._problem import Problem
 from ._si_lanczos import si_lanczos
 from .methods import MethodOutput
 from .result import PropagationOptions
 
-__all__ = ["KrylovMethod", "choose_shift"]
+__all__ = ["KrylovMethod", "choose_shift", "AUTO_PCG_MIN_N"]
+
+#: ``solver="auto"`` uses pcg from this many states on (mass matrix: always direct).
+#: Measured (bench/bench_propagation.py, HypRes schedule, scipy backend, rtol 1e-6): 1e4
+#: states direct 7.9 s vs pcg 23 s; 1e5 pcg 477 s, 5.4 GB peak vs direct ~500 s and > 18 GB
+#: (SuperLU; killed at 24 GB): same time, ~4x less memory.
+AUTO_PCG_MIN_N = 100_000
 
 
 def choose_shift(t_ref: float, factor: float) -> float:
@@ -53,15 +65,35 @@ class KrylovMethod:
             self.cache["sigma"] = choose_shift(t_ref, self.options.shift_factor)
         return self.cache["sigma"]
 
+    def solver(self) -> str:
+        """``"direct"`` or ``"pcg"`` (``options.solver`` with ``"auto"`` resolved)."""
+        s = self.options.solver
+        if s == "auto":
+            s = "pcg" if self.problem.M is None and self.problem.n >= AUTO_PCG_MIN_N else "direct"
+        return s
+
     def factor(self, sigma: float):
-        """Cached factorization of ``K + sigma M``; returns (factor, newly_built)."""
-        key = ("factor", sigma, self.options.backend)
+        """Cached solver for ``K + sigma M``; returns (object with ``.solve``, newly_built).
+
+        ``"direct"``: a `latticedns.propagation._factor.Factor`.  ``"pcg"``: a `_PCG` whose
+        ``.pcg`` is the `PCGSolver` (its counters accumulate over the operator's lifetime) and
+        ``.nnz`` the preconditioner factor's nonzeros.
+        """
+        solver = self.solver()
+        opts = self.options
+        key = ("factor", sigma, opts.backend) if solver == "direct" else \
+            ("pcg", sigma, opts.backend, int(opts.pcg_keep), opts.inner_tol)
         if key in self.cache:
             return self.cache[key], False
         pb = self.problem
         n = pb.n
         Mm = sp.identity(n, format="csr") if pb.M is None else pb.M
-        fac = factorize(pb.K + sigma * Mm, backend=self.options.backend)
+        A = sp.csr_matrix(pb.K + sigma * Mm)
+        if solver == "direct":
+            fac = factorize(A, backend=opts.backend)
+        else:
+            pre = factorize(sparsify(pb.K, int(opts.pcg_keep)) + sigma * Mm, backend=opts.backend)
+            fac = _PCG(PCGSolver(A, pre.solve, tol=opts.inner_tol), pre.nnz)
         self.cache[key] = fac
         return fac, True
 
@@ -81,6 +113,7 @@ class KrylovMethod:
             return self._output(sig, p_grid, k, C, p0, grid, True, 0.0, 0, 0, 0, 0)
         sigma = self.shift(t_end)
         fac, built = self.factor(sigma)
+        it0 = fac.pcg.iterations if isinstance(fac, _PCG) else 0
         n_solves = dim = 0
         conv, err = True, 0.0
         runs = []
@@ -99,8 +132,11 @@ class KrylovMethod:
             dim = max(dim, run.coef.shape[0])
             conv &= run.converged
             err = max(err, run.error_estimate)
-        return self._output(sig, p_grid, k, C, p0, grid, conv, err, int(built), n_solves,
-                            2 * n_solves if pb.M is not None else 0, dim)
+        nmv = 2 * n_solves if pb.M is not None else 0
+        if isinstance(fac, _PCG):
+            nmv += fac.pcg.iterations - it0
+            conv &= fac.pcg.failures == 0
+        return self._output(sig, p_grid, k, C, p0, grid, conv, err, int(built), n_solves, nmv, dim)
 
     def _output(self, sig, p_grid, k, C, p0, grid, conv, err, nfac, nsol, nmv, dim) -> MethodOutput:
         pb = self.problem
@@ -115,3 +151,14 @@ class KrylovMethod:
         return MethodOutput(signals=sig[:nt, :k], p_final=p_grid[:, -1].copy(), states=states,
                             converged=bool(conv), error_estimate=float(err), n_factorizations=nfac,
                             n_solves=nsol, n_matvec=nmv, krylov_dim=dim)
+
+
+class _PCG:
+    """A `PCGSolver` dressed as a factor: ``solve``, ``nnz`` (of the preconditioner's factor)."""
+
+    backend = "pcg"
+
+    def __init__(self, pcg: PCGSolver, nnz: int):
+        self.pcg = pcg
+        self.solve = pcg
+        self.nnz = nnz

@@ -7,10 +7,13 @@ needed (the stage end, ``states_at``) a second pass regenerates the same basis f
 tridiagonal and sums it, doubling the matvecs of that run.  `Propagator.sample` with
 ``final_state=False`` skips the second pass when no state is requested.
 
-The number of matvecs grows like ``sqrt(||L|| t)`` and hardly with ``n``: on real lattices
-(rates up to ~5e5 s^-1) ~3e3 for a 640 s source stage, ~6e3 for a 10 s gate (plus second
-passes) and > 2.6e4 for 1024 outputs over 1e4 s, so it only pays where the sparse
-factorization of ``"krylov"`` is unaffordable.  If ``L`` annihilates the constant vector, the exactly known
+Measured limits (opt-in only; ``method="auto"`` never picks it): the number of matvecs grows
+like ``sqrt(||L|| t)`` and hardly with ``n``.  On real lattice operators (rates up to ~5e5
+s^-1 from protons 0.15-0.3 nm apart) a HypRes schedule needs ~3e3 matvecs for the 640 s
+source stage, ~6e3 for the 10 s gate (plus second passes) and > 2.6e4 for 1024 outputs over
+1e4 s already at 1e4 states (minutes, vs ~8 s for ``"krylov"``), and the projected
+eigenproblem of such long runs hit LAPACK failures.  Use it only for mildly stiff operators
+or where no factorization (of the operator or of a sparsified preconditioner) fits.  If ``L`` annihilates the constant vector, the exactly known
 total ``ones @ p(t) = ones @ p0 + t ones @ s`` is restored by a rank-one correction along
 ``ones`` as in the ``"krylov"`` method.  The generalized form (mass matrix ``M``) is not
 supported: use ``"krylov"`` or ``"dense"``.

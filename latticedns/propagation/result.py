@@ -8,7 +8,9 @@ import numpy as np
 
 from ._factor import BACKENDS
 
-__all__ = ["PropagationResult", "PropagationOptions"]
+__all__ = ["PropagationResult", "PropagationOptions", "SOLVERS"]
+
+SOLVERS = ("direct", "pcg", "auto")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,22 @@ class PropagationOptions:
         Maximum Krylov dimension (basis memory is ``8 n m_max`` bytes, twice with M).
     backend : {"auto", "scipy", "cholespy"}
         Sparse factorization backend (see `latticedns.propagation._factor`).
+    solver : {"direct", "pcg", "auto"}
+        How the ``"krylov"`` method solves ``(K + sigma M) x = b``.  ``"direct"``: one sparse
+        factorization of ``K + sigma M``.  ``"pcg"``: preconditioned CG whose preconditioner
+        is the factorization of a sparsified operator ``K_short + sigma M`` (each row keeps its
+        ``pcg_keep`` largest pair rates; see `latticedns.propagation._pcg`): less fill and a
+        cheaper factorization, but ~20-30 preconditioner solves per solve; inner iterations
+        are counted in ``n_matvec``.  ``"auto"``: ``"pcg"`` for ``n >=``
+        `latticedns.propagation._krylov_method.AUTO_PCG_MIN_N` states without a mass matrix,
+        ``"direct"`` otherwise.  Default ``"direct"``: measured on real lattice schedules
+        (bench/bench_propagation.py, rtol 1e-6) pcg takes 23 s vs 7.9 s at 1e4 states and
+        477 s vs ~500 s at 1e5 (but 5.4 GB instead of > 18 GB with the scipy backend).
+    pcg_keep : int
+        Pair rates kept per row by the ``"pcg"`` preconditioner (>= 1; measured optimum ~5).
+    pcg_tol : float or None
+        Relative tolerance of the inner CG (preconditioned residual norm); None:
+        ``min(1e-10, 1e-4 * rtol)``.  Looser inner solves make the Lanczos stagnate.
     """
 
     rtol: float = 1e-8
@@ -37,6 +55,9 @@ class PropagationOptions:
     shift_factor: float = 2.0
     m_max: int = 400
     backend: str = "auto"
+    solver: str = "direct"
+    pcg_keep: int = 5
+    pcg_tol: float | None = None
 
     def __post_init__(self):
         if not (0.0 < self.rtol <= 0.1):
@@ -49,6 +70,17 @@ class PropagationOptions:
             raise ValueError(f"m_max must be an integer >= 4, got {self.m_max}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        if isinstance(self.pcg_keep, bool) or int(self.pcg_keep) != self.pcg_keep or self.pcg_keep < 1:
+            raise ValueError(f"pcg_keep must be an integer >= 1, got {self.pcg_keep}")
+        if self.pcg_tol is not None and not (0.0 < self.pcg_tol < 1.0):
+            raise ValueError(f"pcg_tol must be in (0, 1), got {self.pcg_tol}")
+
+    @property
+    def inner_tol(self) -> float:
+        """Relative tolerance of the inner PCG solves (``pcg_tol`` or its rtol-tied default)."""
+        return float(self.pcg_tol) if self.pcg_tol is not None else min(1e-10, 1e-4 * self.rtol)
 
 
 @dataclass(frozen=True)
