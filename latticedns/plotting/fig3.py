@@ -29,7 +29,8 @@ def _decorate(ax, c, r):
     r_mv = mean_volume_radius_nm(c.radical_mM)
     r_h = hidden_radius_nm(c.hidden_coupling_kHz, c.averaging)
     r_bad = validity_radius_nm(c.gamma_c, c.averaging, c.splitting_factor)
-    ax.axvspan(r[0], r_bad, color="0.85", zorder=0, label=r"$\Gamma_c < |A_z|$")
+    factor = "" if c.splitting_factor == 1 else f"{c.splitting_factor:g}"
+    ax.axvspan(r[0], r_bad, color="0.85", zorder=0, label=rf"$\Gamma_c < {factor}|A_z|$")
     ax.axvline(r_mv, color="k", lw=1.2, label=rf"$r_{{MV}}$ = {r_mv:.2f} nm")
     ax.axvline(r_h, color="0.5", lw=1.2, label=rf"$r_h$ = {r_h:.2f} nm")
     ax.set_xscale("log")
