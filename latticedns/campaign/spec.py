@@ -16,11 +16,6 @@ import json
 import os
 from dataclasses import dataclass, fields
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as _toml
-
 from ..continuum import ContinuumParameters
 from ..errors import ConfigError
 from ..experiment import parse_run_document, set_dotted
@@ -28,6 +23,7 @@ from ..experiment.config import RUN_KEYS
 from ..lattice import SampleSpec
 from ..lattice.model import LatticeParameters
 from ..protocol import STAGE_TYPES, MicrowaveCalibration
+from ..tomlfile import read_toml
 
 __all__ = ["CAMPAIGN_KEYS", "MODES", "CampaignSpec", "CampaignTask",
            "load_campaign", "parse_campaign"]
@@ -207,14 +203,7 @@ def parse_campaign(doc, base_dir=".", text=""):
     """
     c = _campaign_table(doc)
     base_path = c["base"] if os.path.isabs(c["base"]) else os.path.join(base_dir, c["base"])
-    try:
-        with open(base_path, "rb") as fh:
-            base_bytes = fh.read()
-        base = _toml.loads(base_bytes.decode())
-    except FileNotFoundError:
-        raise ConfigError("campaign.base", f"not found: {base_path}") from None
-    except (UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
-        raise ConfigError("campaign.base", f"{base_path}: invalid TOML: {exc}") from None
+    base, base_text = read_toml(base_path, "campaign.base", "base run file")
     run_dir = os.path.dirname(os.path.abspath(base_path))
     fixed = doc.get("set", {})
     sweep = doc.get("sweep")
@@ -266,17 +255,10 @@ def parse_campaign(doc, base_dir=".", text=""):
                 tasks.append(CampaignTask(f"{label} seed={k} {variant}", p, dict(values), k,
                                           variant, run_doc, run_dir, fp))
     return CampaignSpec(c["name"], c["mode"], c["seeds"], keys, points, tuple(wanted),
-                        tuple(tasks), text, base_bytes.decode())
+                        tuple(tasks), text, base_text)
 
 
 def load_campaign(path):
     """Read and expand a campaign file (see :func:`parse_campaign`)."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        doc = _toml.loads(raw.decode())
-    except FileNotFoundError:
-        raise ConfigError("campaign file", f"not found: {path}") from None
-    except (UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
-        raise ConfigError("campaign file", f"{path}: invalid TOML: {exc}") from None
-    return parse_campaign(doc, os.path.dirname(os.path.abspath(path)), raw.decode())
+    doc, text = read_toml(path, "campaign file")
+    return parse_campaign(doc, os.path.dirname(os.path.abspath(path)), text)

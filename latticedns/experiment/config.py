@@ -11,16 +11,12 @@ import copy
 import os
 from dataclasses import dataclass, fields
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as _toml
-
 from ..continuum import ContinuumParameters
 from ..errors import ConfigError
 from ..lattice import SampleSpec
 from ..lattice.model import LatticeParameters
 from ..protocol import STAGE_TYPES, MicrowaveCalibration
+from ..tomlfile import read_toml
 
 __all__ = ["RUN_KEYS", "RunSpec", "load_run_file", "parse_run_document", "set_dotted"]
 
@@ -223,11 +219,5 @@ def parse_run_document(doc, base_dir="."):
 
 def load_run_file(path):
     """Read and resolve a run file (see :func:`parse_run_document`)."""
-    try:
-        with open(path, "rb") as fh:
-            doc = _toml.load(fh)
-    except FileNotFoundError:
-        raise ConfigError("run file", f"not found: {path}") from None
-    except _toml.TOMLDecodeError as exc:
-        raise ConfigError("run file", f"{path}: invalid TOML: {exc}") from None
+    doc, _ = read_toml(path, "run file")
     return parse_run_document(doc, os.path.dirname(os.path.abspath(path)))

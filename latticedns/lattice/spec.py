@@ -36,12 +36,8 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as _toml
-
 from latticedns.errors import ConfigError
+from latticedns.tomlfile import read_toml
 from latticedns.lattice.composition import Composition, _num, mM_to_per_nm3
 
 __all__ = ["SampleSpec", "ARRANGEMENTS", "MAX_PROTONS", "MAX_PACKING_FRACTION",
@@ -309,13 +305,7 @@ class SampleSpec:
     def from_toml(cls, path: str | os.PathLike) -> "SampleSpec":
         """Load a geometry file with a single top-level ``[sample]`` table."""
         p = os.fspath(path)
-        try:
-            with open(p, "rb") as fh:
-                doc = _toml.load(fh)
-        except FileNotFoundError:
-            raise ConfigError("sample", f"geometry file not found: {p}") from None
-        except _toml.TOMLDecodeError as e:
-            raise ConfigError("sample", f"{p}: invalid TOML: {e}") from None
+        doc, _ = read_toml(p, "sample", "geometry file")
         for k in doc:
             if k != "sample":
                 raise ConfigError(k, f"unknown top-level key in {p}; allowed: sample")
