@@ -37,6 +37,8 @@ class CouplingGeometry:
         ``hyperfine_cutoff_nm``, rad/s.
     apm_sq : ndarray, shape (N,)
         Sum of A_+ A_- over the same radicals, (rad/s)^2.
+    inv_r6 : ndarray, shape (N,)
+        Sum of r_ie^-6 over the same radicals, nm^-6 (the DNP profile's shape).
     delta_s : ndarray, shape (P,)
         Static splitting a_z[i] - a_z[j], rad/s.
     delta_n2 : ndarray, shape (P,)
@@ -53,6 +55,7 @@ class CouplingGeometry:
     d12: np.ndarray
     a_z: np.ndarray
     apm_sq: np.ndarray
+    inv_r6: np.ndarray
     delta_s: np.ndarray
     delta_n2: np.ndarray
     r_nearest_nm: np.ndarray
@@ -113,7 +116,8 @@ def coupling_geometry(sample, cutoff_nm, hyperfine_cutoff_nm):
         else np.zeros(len(i))
     delta_n2 = np.maximum(q[i] + q[j] - 2.0 * shared, 0.0)
     return CouplingGeometry(
-        n=n, i=i, j=j, d12=d12, a_z=a_z, apm_sq=apm_sq, delta_s=a_z[i] - a_z[j],
+        n=n, i=i, j=j, d12=d12, a_z=a_z, apm_sq=apm_sq,
+        inv_r6=np.bincount(hf.proton, weights=hf.distances_nm ** -6.0, minlength=n), delta_s=a_z[i] - a_z[j],
         delta_n2=delta_n2, r_nearest_nm=nearest_radical_distance(sample),
         cutoff_nm=float(cutoff_nm), hyperfine_cutoff_nm=float(hyperfine_cutoff_nm),
     )

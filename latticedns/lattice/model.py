@@ -136,7 +136,7 @@ class LatticeModel:
             self._gamma2_II = np.full(len(g.i), 2e3 * np.pi * p.gamma2_II_kHz)
         else:
             self._gamma2_II = neighbour_zero_quantum_sums(g) * p.tau_cn_us * 1e-6
-        self._dnp_profile = self._dnp_weights()
+        self._dnp_profile = p.dnp_r0_nm ** 6 * g.inv_r6
         self._cache = {}
 
     @property
@@ -144,31 +144,28 @@ class LatticeModel:
         """Number of protons."""
         return self.geometry.n
 
-    def _dnp_weights(self):
-        from .neighbours import proton_radical_pairs
-
-        hf = proton_radical_pairs(self.sample, self.params.hyperfine_cutoff_nm)
-        w = (self.params.dnp_r0_nm / hf.distances_nm) ** 6
-        return np.bincount(hf.proton, weights=w, minlength=self.n)
-
     def gamma1(self, condition):
         """Gamma_1 of every proton (Eq. 6 summed over radicals), s^-1, shape (N,)."""
         omega0 = float(larmor_angular(GAMMA_H, self.params.b0_T))
         return paramagnetic_relaxation_rate(self.geometry.apm_sq, condition.pbar,
                                             condition.gamma_c, omega0)
 
-    def pair_rates(self, condition):
-        """Flip-flop rates W_ij (Eq. 9 with the multi-electron splitting), s^-1, shape (P,)."""
+    def pair_rates(self, condition, gamma1=None):
+        """Flip-flop rates W_ij (Eq. 9 with the multi-electron splitting), s^-1, shape (P,).
+
+        ``gamma1`` (shape (N,), s^-1) may be passed when already computed for ``condition``.
+        """
         g = self.geometry
-        g1 = self.gamma1(condition)
+        g1 = self.gamma1(condition) if gamma1 is None else gamma1
         gamma2 = self._gamma2_II + g1[g.i] + g1[g.j]
         f = self.params.splitting_factor
         delta, pbar = effective_splitting(f * g.delta_s, f * f * g.delta_n2, condition.pbar)
         return flipflop_rate_exact(g.d12, delta, pbar, condition.gamma_c, gamma2)
 
-    def relaxation(self, condition):
+    def relaxation(self, condition, gamma1=None):
         """Per-proton relaxation toward thermal, 2 Gamma_1 + 1/T1_bulk, s^-1, shape (N,)."""
-        return 2.0 * self.gamma1(condition) + 1.0 / self.params.t1_bulk_s
+        g1 = self.gamma1(condition) if gamma1 is None else gamma1
+        return 2.0 * g1 + 1.0 / self.params.t1_bulk_s
 
     def dnp_rates(self, condition):
         """Per-proton DNP source rates k_i, s^-1, shape (N,)."""
@@ -185,9 +182,10 @@ class LatticeModel:
             Source in s^-1.
         """
         if condition not in self._cache:
-            r = self.relaxation(condition)
+            g1 = self.gamma1(condition)
+            r = self.relaxation(condition, g1)
             k = self.dnp_rates(condition)
-            L = assemble(self.pattern, self.pair_rates(condition), r + k)
+            L = assemble(self.pattern, self.pair_rates(condition, g1), r + k)
             s = r * self.params.proton_thermal + k * condition.dnp_target
             self._cache[condition] = (L, s)
         return self._cache[condition]
