@@ -16,6 +16,7 @@ from .conditions import ElectronCondition
 from .lattice import SampleSpec, generate_sample
 from .lattice.model import LatticeModel, LatticeParameters
 from .propagation import Propagator
+from .propagation.propagator import auto_method
 
 __all__ = ["benchmark_schedule", "run_benchmark"]
 
@@ -72,7 +73,7 @@ def run_benchmark(n_protons, cutoff_nm=1.0, method="auto", rtol=1e-6, seed=1, re
     build = time.perf_counter() - tick
     tick = time.perf_counter()
     if method == "auto":
-        method = "dense" if model.n <= 1500 else "krylov"
+        method = auto_method(model.n)
     signals, counters = benchmark_schedule(model, method, rtol)
     propagate_s = time.perf_counter() - tick
     out = {"protons": model.n, "pairs": len(model.geometry.i), "cutoff_nm": cutoff_nm,

@@ -9,18 +9,11 @@ import os
 import sys
 
 from .errors import ConfigError
+from .store import check_output_path
 
 __all__ = ["main"]
 
 FIGURES = ("fig3a", "fig3b")
-
-
-def _check_output(path, force):
-    if os.path.exists(path) and not force:
-        raise ConfigError("output", f"{path} exists; pass --force to overwrite it")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise ConfigError("output", f"directory {parent} does not exist")
 
 
 def _save_atomically(fig, path):
@@ -45,7 +38,7 @@ def _cmd_figure(args):
             raise ConfigError(key, f"expected a {field_type.__name__}, got {value!r}") from None
     conditions = DiffusionConditions(**overrides)
     output = args.output or f"{args.name}.png"
-    _check_output(output, args.force)
+    check_output_path(output, args.force)
     from .plotting import plot_fig3a, plot_fig3b
 
     fig = (plot_fig3a if args.name == "fig3a" else plot_fig3b)(conditions)
@@ -99,7 +92,7 @@ def _cmd_run(args):
     import time
 
     from .experiment import execute_run, load_run_file
-    from .store import check_output_path, write_runs
+    from .store import write_runs
 
     specs = load_run_file(args.runfile)
     output = args.output or os.path.splitext(os.path.basename(args.runfile))[0] + ".h5"
@@ -134,7 +127,7 @@ def _cmd_plot(args):
 
     records = read_runs(args.result)
     output = args.output or os.path.splitext(args.result)[0] + ".png"
-    _check_output(output, args.force)
+    check_output_path(output, args.force)
     fig = plot_runs(records, time_unit=args.time_unit)
     _save_atomically(fig, output)
     print(f"wrote {output}")

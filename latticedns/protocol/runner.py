@@ -22,13 +22,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..propagation import Propagator
+from ..propagation.propagator import auto_method
 from .microwave import OFF, MicrowaveCalibration
 from .stages import Delay, Detect, Microwave, Saturate, SelectiveSaturate
 
-__all__ = ["ProtocolResult", "run_protocol", "DENSE_LIMIT"]
-
-#: Systems up to this many degrees of freedom use the dense (eigendecomposition) method.
-DENSE_LIMIT = 1500
+__all__ = ["ProtocolResult", "run_protocol"]
 
 
 @dataclass
@@ -122,7 +120,7 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
     profile_times_s : sequence of float
         Times (s from the start) at which radial profiles are recorded.
     method : {"auto", "krylov", "dense"}
-        Propagation method ("auto": dense up to DENSE_LIMIT degrees of freedom).
+        Propagation method ("auto": :func:`latticedns.propagation.propagator.auto_method`).
     rtol : float
         Relative accuracy of the propagation.
     pulse_model : {"auto", "discrete", "continuous"}
@@ -138,7 +136,7 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
     """
     cal = calibration or MicrowaveCalibration()
     if method == "auto":
-        method = "dense" if model.n <= DENSE_LIMIT else "krylov"
+        method = auto_method(model.n)
     if pulse_model == "auto":
         pulse_model = "discrete" if method == "dense" else "continuous"
     edges = np.arange(0.3, 3.01, 0.1) if profile_edges_nm is None else profile_edges_nm
