@@ -36,6 +36,7 @@ from .couplings import (
     orientation_factor,
 )
 from .errors import ConfigError
+from .lineshape import LINESHAPES, flipflop_rate_lineshape
 from .rates import LIMITS, flipflop_rate, paramagnetic_relaxation_rate
 
 __all__ = [
@@ -82,6 +83,10 @@ class DiffusionConditions:
         Delta of Eq. 2 as a multiple of A_z1 - A_z2 (physical secular couplings,
         H = A_z S_z I_z): 0.5 (default) since <S_z> = Pbar/2; 1.0 reads the paper's A_z as
         the full coupling (``docs/theory.md``, section 3).
+    lineshape : str
+        Zero-quantum line: "lorentzian" (Eq. 8, the paper; default here) or "gaussian"
+        (Gaussian of half width Gamma_2^(II), convolved with the Lorentzian Gamma_1 terms;
+        :mod:`latticedns.lineshape`, only with ``limit="exact"``).
     """
 
     a_nm: float = 0.66
@@ -95,6 +100,7 @@ class DiffusionConditions:
     include_gamma1: bool = True
     hidden_coupling_kHz: float = 100.0
     splitting_factor: float = 0.5
+    lineshape: str = "lorentzian"
 
     def __post_init__(self):
         for key in ("a_nm", "gamma2_II_kHz", "tau_c_us", "b0_T", "temperature_K",
@@ -108,6 +114,12 @@ class DiffusionConditions:
             raise ConfigError("averaging", str(exc).split(": ", 1)[1]) from None
         if self.limit not in LIMITS:
             raise ConfigError("limit", f"must be one of {sorted(LIMITS)}, got {self.limit!r}")
+        if self.lineshape not in LINESHAPES:
+            raise ConfigError("lineshape", f"must be one of {list(LINESHAPES)}, got "
+                              f"{self.lineshape!r}")
+        if self.lineshape != "lorentzian" and self.limit != "exact":
+            raise ConfigError("limit", f"the {self.lineshape} line needs limit = 'exact', got "
+                              f"{self.limit!r}")
 
     @property
     def gamma_c(self):
@@ -163,12 +175,14 @@ def pair_rate(r_nm, pbar, conditions=None, **overrides):
     delta = c.splitting_factor * (averaged_hyperfine_secular(r1, c.averaging)
                                   - averaged_hyperfine_secular(r2, c.averaging))
     d12 = averaged_flipflop_coupling(c.a_nm, c.averaging)
-    gamma2 = np.full(np.broadcast(r1, p).shape, c.gamma2_II)
+    gamma_l = np.zeros(np.broadcast(r1, p).shape)
     if c.include_gamma1:
         for r in (r1, r2):
-            gamma2 = gamma2 + paramagnetic_relaxation_rate(
+            gamma_l = gamma_l + paramagnetic_relaxation_rate(
                 averaged_hyperfine_pseudosecular_sq(r), p, c.gamma_c, c.omega_0)
-    return flipflop_rate(d12, delta, p, c.gamma_c, gamma2, limit=c.limit)
+    if c.lineshape == "lorentzian":
+        return flipflop_rate(d12, delta, p, c.gamma_c, gamma_l + c.gamma2_II, limit=c.limit)
+    return flipflop_rate_lineshape(d12, delta, p, c.gamma_c, gamma_l, c.gamma2_II, c.lineshape)
 
 
 def diffusion_coefficient(r_nm, pbar, conditions=None, **overrides):

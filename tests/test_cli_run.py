@@ -3,6 +3,7 @@
 import os
 
 import h5py
+import numpy as np
 import pytest
 
 from latticedns.cli import main
@@ -66,8 +67,16 @@ def test_bundled_mw_off_run_on_the_lattice(tmp_path):
         stage = pos["stage"][:]
         det = stage == stage.max()
         vis_pos, vis_neg = pos["visible"][:][det], neg["visible"][:][det]
-        assert vis_pos[0] < 1e-3 and vis_pos.max() > 3 * 0.006  # far above Boltzmann
-        assert vis_neg.min() < -3 * 0.006  # the negative run mirrors it
+        t_min = (pos["t_s"][:][det] - pos["t_s"][:][det][0]) / 60.0
+        # issue 4: rises from ~0 far above Boltzmann (0.60 %), peaks 10-60 min after the
+        # saturation, then decays toward 0.60 %
+        k = int(np.argmax(vis_pos))
+        assert vis_pos[0] < 1e-3 and vis_pos[k] > 1.5 * 0.006
+        assert 10.0 <= t_min[k] <= 60.0
+        assert 0.006 < vis_pos[-1] < vis_pos[k] - 0.5 * (vis_pos[k] - 0.006)
+        # the negative run mirrors it (about the thermal recovery, by linearity)
+        j = int(np.argmin(vis_neg))
+        assert vis_neg[j] < -1.0 * 0.006 and 5.0 <= t_min[j] <= 60.0
         assert pos["sample/protons_nm"].shape[1] == 3
 
 

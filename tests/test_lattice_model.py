@@ -9,6 +9,7 @@ from latticedns.errors import ConfigError
 from latticedns.lattice import Sample, SampleSpec, generate_sample
 from latticedns.lattice.couplings import neighbour_zero_quantum_sums
 from latticedns.lattice.model import LatticeModel, LatticeParameters, effective_splitting
+from latticedns.lineshape import flipflop_rate_lineshape
 from latticedns.rates import flipflop_rate
 
 P_OFF = 0.99926
@@ -21,7 +22,7 @@ def make_sample(n=3000, mM=50.0, seed=1):
 
 @pytest.fixture(scope="module")
 def model():
-    return LatticeModel(make_sample(), LatticeParameters(hyperfine_cutoff_nm=2.5))
+    return LatticeModel(make_sample(), LatticeParameters(hyperfine_cutoff_nm=2.5, t1_bulk_s=np.inf))
 
 
 def test_matrix_symmetric_with_zero_row_sums_before_relaxation(model):
@@ -53,12 +54,14 @@ def test_conditions_reuse_pattern_and_cache(model):
     assert np.median(w_on[near] / w_off[near]) > 2
 
 
-def test_single_radical_reduces_to_eq9():
+@pytest.mark.parametrize("lineshape", ["lorentzian", "gaussian"])
+def test_single_radical_reduces_to_eq9(lineshape):
     rng = np.random.default_rng(5)
     protons = rng.uniform(0, 8, size=(400, 3))
     sample = Sample(protons_nm=protons, radicals_nm=np.array([[4.0, 4.0, 4.0]]), box_nm=8.0,
                     spec=make_sample(200).spec)
-    m = LatticeModel(sample, LatticeParameters(cutoff_nm=1.2, hyperfine_cutoff_nm=3.9))
+    m = LatticeModel(sample, LatticeParameters(cutoff_nm=1.2, hyperfine_cutoff_nm=3.9,
+                                               lineshape=lineshape))
     cond = ElectronCondition(pbar=0.7, tau_c_us=0.5)
     g = m.geometry
     # direct single-electron evaluation from positions
@@ -68,7 +71,8 @@ def test_single_radical_reduces_to_eq9():
     v -= 8.0 * np.round(v / 8.0)
     d12 = flipflop_coupling(*pair_geometry(v))
     g1 = m.gamma1(cond)
-    w = flipflop_rate(d12, 0.5 * (a[g.i] - a[g.j]), 0.7, 2e6, 2e3 * np.pi * 11 + g1[g.i] + g1[g.j])
+    w = flipflop_rate_lineshape(d12, 0.5 * (a[g.i] - a[g.j]), 0.7, 2e6, g1[g.i] + g1[g.j],
+                                2e3 * np.pi * 11, lineshape)
     np.testing.assert_allclose(m.pair_rates(cond), w, rtol=1e-12)
 
 

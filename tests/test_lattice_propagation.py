@@ -17,7 +17,7 @@ MW_OFF = ElectronCondition(pbar=P_OFF)
 def model():
     sample = generate_sample(SampleSpec.from_dict(
         {"radical_mM": 50, "n_protons": 2000, "proton_density_per_nm3": 7.48, "seed": 11}))
-    return LatticeModel(sample, LatticeParameters(hyperfine_cutoff_nm=2.5))
+    return LatticeModel(sample, LatticeParameters(hyperfine_cutoff_nm=2.5, t1_bulk_s=np.inf))
 
 
 def _schedule(model, method, rtol=1e-10):
@@ -40,7 +40,7 @@ def test_krylov_agrees_with_dense_over_three_stages(model):
     assert np.max(np.abs(fast - ref) / scale) < 1e-6
     assert all(r.success for r in runs)
     # the hidden protons overshoot the visible after the selective saturation
-    assert ref[-64, 1] > ref[-64, 0] and ref[-1, 0] > 0.2 * ref[-64, 1]
+    assert ref[-64, 1] > ref[-64, 0] and ref[-1, 0] > ref[-60, 0] > 0.006
 
 
 def test_polarization_stays_within_bounds(model):

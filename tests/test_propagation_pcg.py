@@ -18,7 +18,8 @@ MW_OFF = ElectronCondition(pbar=P_OFF)
 def _model(n, seed):
     sample = generate_sample(SampleSpec.from_dict(
         {"radical_mM": 50, "n_protons": n, "proton_density_per_nm3": 7.48, "seed": seed}))
-    return LatticeModel(sample, LatticeParameters(hyperfine_cutoff_nm=min(3.0, 0.49 * sample.box_nm)))
+    return LatticeModel(sample, LatticeParameters(hyperfine_cutoff_nm=min(3.0, 0.49 * sample.box_nm),
+                                                    t1_bulk_s=np.inf))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_sparsified_preconditioner_is_spd_and_below_the_operator():
     Lc = np.linalg.cholesky(P)
     Li = np.linalg.inv(Lc)
     ev = np.linalg.eigvalsh(Li @ A @ Li.T)
-    assert ev.min() >= 1.0 - 1e-12
+    assert ev.min() >= 1.0 - 1e-9  # eigvalsh roundoff at condition numbers ~1e5
     assert ev.max() < 1e3
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..constants import GAMMA_H, boltzmann_polarization, larmor_angular
 from ..errors import ConfigError
+from ..lineshape import LINESHAPES, flipflop_rate_voigt, gaussian_sigma
 from ..rates import flipflop_rate_exact, paramagnetic_relaxation_rate
 from ..system import LinearSystem
 from .couplings import coupling_geometry, neighbour_zero_quantum_sums
@@ -39,7 +40,8 @@ class LatticeParameters:
     Attributes
     ----------
     cutoff_nm : float
-        Proton-proton flip-flop cutoff in nm (default 1.0; < box/2).
+        Proton-proton flip-flop cutoff in nm (default 1.5; < box/2).  The visible curve
+        converges as cutoff^-3: ~7 % of its peak from the limit at 1.5 nm, ~3 % at 2.0 nm.
     hyperfine_cutoff_nm : float
         Proton-radical cutoff for hyperfine shifts, Gamma_1 and DNP, in nm (default 3.0).
     gamma2_II_kHz : float
@@ -50,28 +52,37 @@ class LatticeParameters:
     b0_T, temperature_K : float
         Field (7.05 T) and temperature (1.2 K).
     t1_bulk_s : float
-        Proton T1 away from radicals in s (inf: none).
+        Proton T1 away from radicals in s (3600; inf: none).  An assumed value of the
+        order of the measured 1H T1 at 1.2 K; the paper does not state it.
     dnp_r0_nm : float
         Reference distance of the DNP profile k_i = k sum_e (r0 / r_ie)^6, in nm.
     splitting_factor : float
         Flip-flop splitting Delta = factor * (A_i - A_j) (0.5: <S_z> = Pbar / 2; see
         :class:`latticedns.diffusion.DiffusionConditions`).
+    lineshape : str
+        Zero-quantum line of each pair: "gaussian" (default: half width Gamma_2^(II),
+        convolved with the Lorentzian Gamma_1,i + Gamma_1,j) or "lorentzian" (Eq. 8 with
+        Gamma_2 = Gamma_1,i + Gamma_1,j + Gamma_2^(II), the paper); ``docs/theory.md`` 4b.
     """
 
-    cutoff_nm: float = 1.0
+    cutoff_nm: float = 1.5
     hyperfine_cutoff_nm: float = 3.0
     gamma2_II_kHz: float = 11.0
     tau_cn_us: float | None = None
     b0_T: float = 7.05
     temperature_K: float = 1.2
-    t1_bulk_s: float = np.inf
+    t1_bulk_s: float = 3600.0
     dnp_r0_nm: float = 0.9
     splitting_factor: float = 0.5
+    lineshape: str = "gaussian"
 
     def __post_init__(self):
+        if self.lineshape not in LINESHAPES:
+            raise ConfigError("lineshape", f"must be one of {list(LINESHAPES)}, got "
+                              f"{self.lineshape!r}")
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name == "tau_cn_us" and v is None:
+            if (f.name == "tau_cn_us" and v is None) or f.name == "lineshape":
                 continue
             if not isinstance(v, (int, float)) or isinstance(v, bool) or np.isnan(v) or v <= 0:
                 raise ConfigError(f.name, f"must be a number > 0, got {v!r}")
@@ -151,16 +162,20 @@ class LatticeModel:
                                             condition.gamma_c, omega0)
 
     def pair_rates(self, condition, gamma1=None):
-        """Flip-flop rates W_ij (Eq. 9 with the multi-electron splitting), s^-1, shape (P,).
+        """Flip-flop rates W_ij (Eq. 9 or its Voigt form, multi-electron splitting), s^-1, (P,).
 
         ``gamma1`` (shape (N,), s^-1) may be passed when already computed for ``condition``.
         """
         g = self.geometry
         g1 = self.gamma1(condition) if gamma1 is None else gamma1
-        gamma2 = self._gamma2_II + g1[g.i] + g1[g.j]
+        gamma_l = g1[g.i] + g1[g.j]
         f = self.params.splitting_factor
         delta, pbar = effective_splitting(f * g.delta_s, f * f * g.delta_n2, condition.pbar)
-        return flipflop_rate_exact(g.d12, delta, pbar, condition.gamma_c, gamma2)
+        if self.params.lineshape == "lorentzian":
+            return flipflop_rate_exact(g.d12, delta, pbar, condition.gamma_c,
+                                       gamma_l + self._gamma2_II)
+        return flipflop_rate_voigt(g.d12, delta, pbar, condition.gamma_c, gamma_l,
+                                   gaussian_sigma(self._gamma2_II))
 
     def relaxation(self, condition, gamma1=None):
         """Per-proton relaxation toward thermal, 2 Gamma_1 + 1/T1_bulk, s^-1, shape (N,)."""

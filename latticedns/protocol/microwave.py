@@ -10,6 +10,17 @@ s(P) = P / (P + P_sat), driving the protons toward ``sign * dnp_target``.  The d
 ``P_sat`` makes Pbar = 0.5 at the full power of 118 mW (the paper: Pbar ~ 0.5 under full
 microwave power).  A user table (``pbar_table``) of (power_mW, pbar) pairs replaces the
 saturation formula by linear interpolation.
+
+Electron correlation time (``docs/theory.md``, section 7): the electron spin state is
+decorrelated by electron-electron flip-flops, whose rate is proportional to the
+probability (1 - Pbar^2) of finding two electrons antiparallel, and by electron T1:
+
+    Gamma_c(Pbar) = 1/T1e + (1/tau_c,ref - 1/T1e) (1 - Pbar^2) / (1 - Pbar_ref^2)
+
+(``tau_c_model = "flipflop"``, default), anchored at the paper's tau_c = 0.5 us under full
+microwave power (Pbar_ref = 0.5); at the Boltzmann Pbar = 0.99926 this gives
+tau_c = 253 us.  ``tau_c_model = "constant"`` keeps tau_c,ref for every condition (the
+paper's Fig. 3).
 """
 
 from dataclasses import dataclass, field
@@ -20,7 +31,10 @@ from ..conditions import ElectronCondition
 from ..constants import GAMMA_E, boltzmann_polarization
 from ..errors import ConfigError
 
-__all__ = ["MicrowaveSetting", "MicrowaveCalibration"]
+__all__ = ["TAU_C_MODELS", "MicrowaveSetting", "MicrowaveCalibration"]
+
+#: How the electron correlation time follows the mean electron polarization.
+TAU_C_MODELS = ("flipflop", "constant")
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,14 @@ class MicrowaveCalibration:
     b0_T, temperature_K : float
         Field in T and temperature in K (the Boltzmann electron polarization P_B).
     tau_c_us : float
-        Electron correlation time in microseconds (all conditions).
+        Electron correlation time tau_c,ref in microseconds at Pbar = ``tau_c_pbar_ref``
+        (0.5 us, the paper's value under microwaves).
+    tau_c_model : {"flipflop", "constant"}
+        How tau_c follows Pbar (module docstring); "constant": tau_c_us everywhere.
+    tau_c_pbar_ref : float
+        Pbar at which tau_c = tau_c_us, in [0, 1) (0.5).
+    electron_t1_s : float
+        Electron spin-lattice relaxation time T1e in s (1.0; > 0), the floor of Gamma_c.
     saturation_power_mW : float
         P_sat in mW (> 0); default 118.18 mW gives Pbar = 0.500 at 118 mW.
     dnp_rate_per_s : float
@@ -78,13 +99,21 @@ class MicrowaveCalibration:
     b0_T: float = 7.05
     temperature_K: float = 1.2
     tau_c_us: float = 0.5
+    tau_c_model: str = "flipflop"
+    tau_c_pbar_ref: float = 0.5
+    electron_t1_s: float = 1.0
     saturation_power_mW: float = 118.18
     dnp_rate_per_s: float = 1.0
     dnp_target: float = 0.8
     pbar_table: tuple = field(default=())
 
     def __post_init__(self):
-        for key in ("b0_T", "temperature_K", "tau_c_us", "saturation_power_mW"):
+        if self.tau_c_model not in TAU_C_MODELS:
+            raise ConfigError("tau_c_model", f"must be one of {list(TAU_C_MODELS)}, got "
+                              f"{self.tau_c_model!r}")
+        if not 0 <= self.tau_c_pbar_ref < 1:
+            raise ConfigError("tau_c_pbar_ref", f"must lie in [0, 1), got {self.tau_c_pbar_ref!r}")
+        for key in ("b0_T", "temperature_K", "tau_c_us", "saturation_power_mW", "electron_t1_s"):
             v = getattr(self, key)
             if not (np.isfinite(v) and v > 0):
                 raise ConfigError(key, f"must be > 0, got {v!r}")
@@ -114,13 +143,22 @@ class MicrowaveCalibration:
             return float(np.interp(power_mW, powers, pbars))
         return self.pbar_boltzmann / (1.0 + power_mW / self.saturation_power_mW)
 
+    def tau_c_us_at(self, pbar):
+        """Electron correlation time in microseconds at a mean polarization ``pbar``."""
+        if self.tau_c_model == "constant":
+            return self.tau_c_us
+        floor = 1.0 / self.electron_t1_s
+        ref = 1e6 / self.tau_c_us
+        scale = (1.0 - pbar) * (1.0 + pbar) / ((1.0 - self.tau_c_pbar_ref) * (1.0 + self.tau_c_pbar_ref))
+        return 1e6 / (floor + max(ref - floor, 0.0) * scale)
+
     def condition(self, microwave):
         """The :class:`ElectronCondition` of a microwave setting (``None`` means off)."""
         mw = microwave or OFF
         pbar = self.pbar(mw.power_mW)
         saturation = 1.0 - pbar / self.pbar_boltzmann
         return ElectronCondition(
-            pbar=pbar, tau_c_us=self.tau_c_us,
+            pbar=pbar, tau_c_us=self.tau_c_us_at(pbar),
             dnp_rate_per_s=self.dnp_rate_per_s * saturation if mw.is_on else 0.0,
             dnp_target=mw.dnp_sign * self.dnp_target if mw.is_on else 0.0,
         )
