@@ -6,12 +6,16 @@ electron polarization, 200 kHz), then 1024 outputs 10 s apart under the detectio
 condition (negative DNP at a microwave power; pbar = 0.99926 at zero power).  A power
 series repeats the detection for 20 powers.  Time evolution: dense
 ``scipy.linalg.eigh(-A, M)`` once per condition, then exact exponentials of the
-eigenvalues (the package's exact propagator will replace it).
+eigenvalues (independent of the package's propagator; ``--protocol`` times the package path).
 
-Run:  python bench/bench_continuum.py [--study]
+Run:  python bench/bench_continuum.py [--study] [--protocol]
 Prints JSON lines: timings of ``system()`` and of the propagation on the default mesh;
 with ``--study``, the error of the visible/hidden means of a 20-power series against a
-fine reference mesh for a set of meshes (how the default mesh was chosen).
+fine reference mesh for a set of meshes (how the default mesh was chosen); with
+``--protocol``, the same work through the package (``run_protocol``, the exact
+propagator, discrete 0.1 degree pulses): ``runs/hypres-mw-off.toml`` (positive variant)
+and ``runs/hypres-mw-on.toml`` with 20 detection powers from 0 to 118 mW, both with
+``model = "continuum"``.
 """
 
 import argparse
@@ -26,6 +30,8 @@ import scipy.linalg as sla  # noqa: E402
 
 from latticedns.conditions import ElectronCondition  # noqa: E402
 from latticedns.continuum import ContinuumModel, ContinuumParameters  # noqa: E402
+
+RUNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runs")
 
 P_BOLTZMANN = 0.99926
 DNP_RATE = 0.2  # s^-1 at r0 = 0.9 nm (illustrative)
@@ -136,11 +142,61 @@ def study():
                        "max_err_hidden_rel": float(f"{err[1]:.3g}")}
 
 
+def _continuum_specs(run_file, sets=()):
+    """RunSpecs of a bundled run file switched to the continuum model."""
+    from latticedns.experiment import parse_run_document
+    from latticedns.tomlfile import read_toml
+
+    path = os.path.join(RUNS, run_file)
+    doc, _ = read_toml(path, "run file")
+    doc["run"]["model"] = "continuum"
+    doc["physics"] = {k: v for k, v in doc.get("physics", {}).items()
+                      if k not in ("cutoff_nm", "hyperfine_cutoff_nm", "tau_cn_us")}
+    if sets:
+        doc["variant"] = [{"name": name, "set": dict(changes)} for name, changes in sets]
+    return parse_run_document(doc, os.path.dirname(path))
+
+
+def protocol_timings():
+    """Wall time of bundled HypRes schedules through ``run_protocol`` (continuum model)."""
+    from latticedns.experiment import build_model
+    from latticedns.protocol import run_protocol
+
+    def run(spec, model):
+        return run_protocol(model, spec.stages, spec.calibration,
+                            bandwidth_kHz=spec.run["bandwidth_kHz"], method=spec.run["method"],
+                            rtol=spec.run["rtol"])
+
+    spec = _continuum_specs("hypres-mw-off.toml")[0]
+    model, _ = build_model(spec)
+    t0 = time.perf_counter()
+    result = run(spec, model)
+    t_one = time.perf_counter() - t0
+    powers = np.linspace(0.0, 118.0, 20)
+    specs = _continuum_specs("hypres-mw-on.toml",
+                             [(f"{p:.1f} mW", {"stage.detect.power_mW": float(p)})
+                              for p in powers])
+    model, _ = build_model(specs[0])  # one model: conditions cached across powers
+    t0 = time.perf_counter()
+    for s in specs:
+        run(s, model)
+    t_series = time.perf_counter() - t0
+    detect = result.stage == result.stage.max()
+    return {"protocol": "run_protocol, continuum, default mesh", "n": model.n,
+            "hypres_mw_off_run_s": round(t_one, 4),
+            "peak_visible_detect": round(float(result.visible[detect].max()), 6),
+            "hypres_mw_on_20_powers_s": round(t_series, 3)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--study", action="store_true", help="mesh convergence study")
+    parser.add_argument("--protocol", action="store_true",
+                        help="also time bundled schedules through run_protocol")
     args = parser.parse_args()
     print(json.dumps(timings(ContinuumParameters())))
+    if args.protocol:
+        print(json.dumps(protocol_timings()))
     if args.study:
         for row in study():
             print(json.dumps(row))

@@ -1,5 +1,7 @@
 """The continuum model's contract: system, coefficients, observables and validation."""
 
+import os
+
 import numpy as np
 import pytest
 import scipy.linalg as sla
@@ -43,10 +45,10 @@ def test_system_is_symmetric_dissipative_and_cached(model):
 def test_coefficients_come_from_the_core_functions(model):
     cond = ElectronCondition(pbar=0.3, tau_c_us=1.0, dnp_rate_per_s=0.5)
     r = np.linspace(0.3, 2.0, 7)
-    dc = DiffusionConditions(tau_c_us=1.0)
+    dc = DiffusionConditions(tau_c_us=1.0, lineshape=model.params.lineshape)
     np.testing.assert_array_equal(model.diffusion(cond, r), diffusion_coefficient(r, 0.3, dc))
     g1 = paramagnetic_relaxation_rate(averaged_hyperfine_pseudosecular_sq(r), 0.3, 1e6, dc.omega_0)
-    np.testing.assert_array_equal(model.relaxation(cond, r), 2 * g1)
+    np.testing.assert_array_equal(model.relaxation(cond, r), 2 * g1 + 1.0 / model.params.t1_bulk_s)
     np.testing.assert_allclose(model.dnp_rates(cond, r), 0.5 * (0.9 / r) ** 6, rtol=1e-15)
     # tau_c is taken from the condition (0.5 us by default, not 1 us)
     assert not np.allclose(model.diffusion(ElectronCondition(pbar=0.3), r),
@@ -64,19 +66,46 @@ def test_steady_state_without_dnp_is_thermal(model):
 
 
 def test_visible_boundary_radius_and_node(model):
-    # independent: the radius where the averaged shift |A_z| P / 2 equals 100 kHz
-    f = lambda r: averaged_hyperfine_secular(r) * P_E / 2 - 2 * np.pi * 100e3  # noqa: E731
-    rb = brentq(f, 0.3, 2.0, xtol=1e-14)
-    assert model.visible_radius_nm(P_E, 200.0) == pytest.approx(rb, rel=1e-12)
-    assert rb == pytest.approx(0.707, abs=1e-3)
+    # default: equal hidden volume with the lattice (tests/test_continuum_boundary.py)
+    rb = model.visible_radius_nm(P_E, 200.0)
+    assert rb == pytest.approx(0.67285, abs=1e-5)
     v = model.vertices_nm[np.argmin(np.abs(model.vertices_nm - rb))]
     assert abs(v - rb) < 2e-8  # the vertex is placed for the exact thermal 0.9992600565
     assert model.boundary_radius_nm(P_E, 200.0) == v  # ...and P_E = 0.99926 snaps onto it
     exact = model.params.electron_thermal
     assert model.boundary_radius_nm(exact) == model.visible_radius_nm(exact) == v
-    assert model.visible_radius_nm(0.0, 200.0) == 0.0
+    assert model.visible_radius_nm(0.0, 200.0) == model.params.r_in_nm  # nothing hidden
+    assert np.all(np.isnan(model.observable_weights(0.0, 200.0)[1]))
+    assert model.saturation_mask(0.0, 200.0).all()  # every DOF visible
     extra = ContinuumModel(ContinuumParameters(boundary_pbars=(0.5,)))
     assert np.any(np.isclose(extra.nodes_nm, extra.visible_radius_nm(0.5, 200.0), atol=1e-14))
+    # boundary_averaging = "rms": where the rms-averaged shift |A_z| P / 2 equals 100 kHz
+    rms = ContinuumModel(ContinuumParameters(boundary_averaging="rms"))
+    f = lambda r: averaged_hyperfine_secular(r) * P_E / 2 - 2 * np.pi * 100e3  # noqa: E731
+    rb = brentq(f, 0.3, 2.0, xtol=1e-14)
+    assert rms.visible_radius_nm(P_E, 200.0) == pytest.approx(rb, rel=1e-12)
+    assert rb == pytest.approx(0.707, abs=1e-3)
+    assert rms.boundary_radius_nm(P_E, 200.0) == rms.vertices_nm[
+        np.argmin(np.abs(rms.vertices_nm - rb))]
+    assert rms.visible_radius_nm(0.0, 200.0) == 0.0
+
+
+def test_boundary_averaging_from_a_run_file():
+    from latticedns.experiment import parameters_of, parse_run_document
+    geom = os.path.join(os.path.dirname(__file__), "..", "geometries", "dnp-juice-50mM.toml")
+    doc = {"run": {"model": "continuum", "sample": os.path.abspath(geom)},
+           "physics": {"boundary_averaging": "mean_abs"},
+           "stage": [{"type": "delay", "duration_s": 1.0}]}
+    spec, = parse_run_document(doc)
+    assert spec.physics.boundary_averaging == "mean_abs" and spec.physics.averaging == "rms"
+    assert parameters_of(spec)["physics"]["boundary_averaging"] == "mean_abs"
+    del doc["physics"]
+    spec, = parse_run_document(doc)
+    assert parameters_of(spec)["physics"]["boundary_averaging"] == "equal_volume"
+    doc["physics"] = {"boundary_averaging": "median"}
+    with pytest.raises(ConfigError) as info:
+        parse_run_document(doc)
+    assert info.value.key == "physics.boundary_averaging"
 
 
 @pytest.mark.parametrize("pbar", [P_E, 0.5, -0.8])  # boundary at a node / inside an element
@@ -133,7 +162,8 @@ def test_mesh_grading_and_boundaries():
 @pytest.mark.parametrize("key, value", [
     ("radical_mM", -1.0), ("r_in_nm", 0.0), ("r_in_nm", 2.5), ("a_nm", 0.0),
     ("gamma2_II_kHz", np.nan), ("b0_T", -7.0), ("temperature_K", 0.0), ("t1_bulk_s", 0.0),
-    ("dnp_r0_nm", -0.9), ("averaging", "median"), ("limit", "medium"), ("n_elements", 0),
+    ("dnp_r0_nm", -0.9), ("averaging", "median"), ("boundary_averaging", "median"),
+    ("boundary_averaging", "equal_volume_x"), ("limit", "medium"), ("n_elements", 0),
     ("n_elements", 2.5), ("element", "P3"), ("grading", 0.5), ("grading", np.inf),
     ("bandwidth_kHz", 0.0), ("saturation_gap_nm", -1e-3), ("boundary_pbars", (1.5,)),
     ("boundary_pbars", 0.5), ("intorder", 0), ("radical_mM", "50"),

@@ -4,9 +4,14 @@ Public API
 ----------
 ContinuumParameters, ContinuumModel    the model (contract of :mod:`latticedns.system`)
 graded_vertices, radial_basis          radial meshes graded toward the radical
-assemble_*, shell_weights              the r^2-weighted forms (``docs/continuum.md``)
+assemble_*, shell_weights              the r^2-weighted forms
+boundary_radius_nm, equal_volume_radius_nm   the visible/hidden boundary
+
+Documentation: ``docs/theory.md``, section "Continuum model".
 """
 
+from .boundary import (BOUNDARY_AVERAGINGS, boundary_radius_nm, equal_volume_radius_nm,
+                       hidden_volume_scale_nm3, mean_excess)
 from .forms import (assemble_load, assemble_mass, assemble_reaction, assemble_stiffness,
                     quadrature_radii, shell_weights)
 from .mesh import ELEMENTS, graded_vertices, radial_basis
@@ -18,4 +23,6 @@ __all__ = [
     "ELEMENTS", "graded_vertices", "radial_basis",
     "assemble_stiffness", "assemble_mass", "assemble_reaction", "assemble_load",
     "quadrature_radii", "shell_weights",
+    "BOUNDARY_AVERAGINGS", "boundary_radius_nm", "equal_volume_radius_nm",
+    "hidden_volume_scale_nm3", "mean_excess",
 ]

@@ -2,12 +2,14 @@
 
     dp/dt = r^-2 d/dr(r^2 D(r) dp/dr) - R(r) (p - p_thermal) - k(r) (p - p_target)
 
-on ``r_in <= r <= r_MV`` with no flux at both radii (``docs/continuum.md``).  D(r) is the
+on ``r_in <= r <= r_MV`` with no flux at both radii (``docs/theory.md``, section
+"Continuum model").  D(r) is the
 Fig. 3 coefficient of :func:`latticedns.diffusion.diffusion_coefficient`,
 ``R = 2 Gamma_1 + 1/T1_bulk`` with Eq. 6 and the isotropic ``<A+ A->``, and
 ``k = k_dnp (r0 / r)^6`` the lattice's DNP profile for a single radical.  The model
 returns ``M dp/dt = A p + s`` (:class:`latticedns.system.LinearSystem`) and the
-observables of the model contract (:mod:`latticedns.system`).
+observables of the model contract (:mod:`latticedns.system`), with the visible/hidden
+boundary of :mod:`latticedns.continuum.boundary` (equal hidden volume by default).
 
 Examples
 --------
@@ -25,10 +27,11 @@ True
 import numpy as np
 
 from ..couplings import averaged_hyperfine_pseudosecular_sq
-from ..diffusion import diffusion_coefficient, hidden_radius_nm
+from ..diffusion import diffusion_coefficient
 from ..errors import ConfigError
 from ..rates import paramagnetic_relaxation_rate
 from ..system import LinearSystem
+from .boundary import boundary_radius_nm
 from .forms import (assemble_load, assemble_mass, assemble_reaction, assemble_stiffness,
                     quadrature_radii, shell_weights)
 from .mesh import graded_vertices, radial_basis
@@ -123,15 +126,19 @@ class ContinuumModel:
 
     # --- observables ----------------------------------------------------------
     def visible_radius_nm(self, pbar, bandwidth_kHz=200.0):
-        """Radius in nm beyond which the shift ``|A_z| |pbar| / 2`` is inside +-bandwidth/2.
+        """Radius r_b in nm of the visible/hidden boundary (hidden: ``r_in <= r < r_b``).
 
-        ``|A_z|`` is the orientation-averaged secular coupling (``params.averaging``);
-        0 for ``pbar = 0`` (every proton visible).
+        Convention ``params.boundary_averaging``
+        (:func:`latticedns.continuum.boundary.boundary_radius_nm`): by default
+        ("equal_volume") the shell ``[r_in, r_b]`` has the volume of the protons whose
+        own shift ``|A_z(r, theta)| |pbar| / 2`` lies outside +-bandwidth/2 (0.6729 nm
+        at 0.99926 and 200 kHz; ``r_in`` at ``pbar = 0``: every proton visible).  With
+        a named factor ("rms", "mean_abs", ...) r_b is where the averaged shift equals
+        bandwidth/2 (0 at ``pbar = 0``).
         """
-        pb = abs(float(pbar))
-        if pb == 0:
-            return 0.0
-        return float(hidden_radius_nm(bandwidth_kHz / pb, self.params.averaging))
+        p = self.params
+        return boundary_radius_nm(pbar, bandwidth_kHz, p.boundary_averaging, p.r_in_nm,
+                                  p.r_out_nm)
 
     def boundary_radius_nm(self, pbar, bandwidth_kHz=200.0):
         """:meth:`visible_radius_nm` moved onto a mesh vertex within :data:`SNAP_NM`."""

@@ -8,8 +8,8 @@ Examples
 --------
 >>> from latticedns.continuum.parameters import ContinuumParameters
 >>> p = ContinuumParameters(radical_mM=50.0)
->>> round(p.r_out_nm, 3), p.element, p.n_elements
-(1.994, 'P2', 48)
+>>> round(p.r_out_nm, 3), p.element, p.n_elements, p.averaging, p.boundary_averaging
+(1.994, 'P2', 48, 'rms', 'equal_volume')
 """
 
 from dataclasses import asdict, dataclass
@@ -21,6 +21,7 @@ from ..couplings import AVERAGINGS
 from ..diffusion import DiffusionConditions, mean_volume_radius_nm
 from ..errors import ConfigError
 from ..rates import LIMITS
+from .boundary import BOUNDARY_AVERAGINGS
 from .mesh import ELEMENTS
 
 __all__ = ["ContinuumParameters"]
@@ -41,13 +42,23 @@ class ContinuumParameters:
         Proton-radical exclusion distance in nm (0.3), no-flux inner boundary.
     a_nm, gamma2_II_kHz, b0_T, temperature_K, averaging, limit, splitting_factor
         As in :class:`latticedns.diffusion.DiffusionConditions` (0.66 nm, 11 kHz,
-        7.05 T, 1.2 K, "rms", "exact", 0.5).
+        7.05 T, 1.2 K, "rms", "exact", 0.5); ``averaging`` is the orientation average
+        of the couplings in D(r) only.
+    boundary_averaging : str
+        Convention of the visible/hidden boundary radius, one of
+        :data:`latticedns.continuum.boundary.BOUNDARY_AVERAGINGS`: "equal_volume"
+        (default: the hidden shell has the volume of the lattice's per-orientation
+        hidden region) or an orientation factor of ``AVERAGINGS`` ("rms", "mean_abs",
+        ...) applied to ``|A_z|``.
+    lineshape : str
+        Zero-quantum line of D(r): "gaussian" (default, as the lattice) or "lorentzian"
+        (Eq. 8, the paper); see :class:`latticedns.diffusion.DiffusionConditions`.
     t1_bulk_s : float
-        Proton T1 away from radicals in s (inf: none).
+        Proton T1 away from radicals in s (3600; inf: none), as the lattice.
     dnp_r0_nm : float
         Reference distance of the DNP profile ``k(r) = k_dnp (r0 / r)^6`` in nm (0.9).
     n_elements : int
-        Number of finite elements (default 48, see ``docs/continuum.md``).
+        Number of finite elements (default 48, see ``docs/theory.md``, "Continuum model").
     element : {"P1", "P2"}
         Lagrange element (default "P2").
     grading : float
@@ -73,11 +84,13 @@ class ContinuumParameters:
     gamma2_II_kHz: float = 11.0
     b0_T: float = 7.05
     temperature_K: float = 1.2
-    t1_bulk_s: float = np.inf
+    t1_bulk_s: float = 3600.0
     dnp_r0_nm: float = 0.9
     averaging: str = "rms"
+    boundary_averaging: str = "equal_volume"
     limit: str = "exact"
     splitting_factor: float = 0.5
+    lineshape: str = "gaussian"
     n_elements: int = 48
     element: str = "P2"
     grading: float = 8.0
@@ -115,8 +128,12 @@ class ContinuumParameters:
         if self.averaging not in AVERAGINGS:
             raise ConfigError("averaging", f"must be one of {sorted(AVERAGINGS)}, got "
                               f"{self.averaging!r}")
+        if self.boundary_averaging not in BOUNDARY_AVERAGINGS:
+            raise ConfigError("boundary_averaging", f"must be one of "
+                              f"{list(BOUNDARY_AVERAGINGS)}, got {self.boundary_averaging!r}")
         if self.limit not in LIMITS:
             raise ConfigError("limit", f"must be one of {sorted(LIMITS)}, got {self.limit!r}")
+        self.diffusion_conditions()  # lineshape and its compatibility with limit
         try:
             pbars = tuple(float(p) for p in self.boundary_pbars)
         except (TypeError, ValueError):
@@ -147,7 +164,7 @@ class ContinuumParameters:
             a_nm=self.a_nm, gamma2_II_kHz=self.gamma2_II_kHz, tau_c_us=tau_c_us,
             b0_T=self.b0_T, temperature_K=self.temperature_K, radical_mM=self.radical_mM,
             averaging=self.averaging, limit=self.limit,
-            splitting_factor=self.splitting_factor)
+            splitting_factor=self.splitting_factor, lineshape=self.lineshape)
 
     def replace(self, **changes):
         """Return a validated copy with some fields changed."""
