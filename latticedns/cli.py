@@ -121,12 +121,42 @@ def _cmd_run(args):
     return 0
 
 
+def _sweep_output(output, parts):
+    """The file of one sweep figure: OUTPUT itself, or its stem + "-part..." + extension."""
+    import re
+
+    if not parts:
+        return output
+    root, ext = os.path.splitext(output)
+    return root + "".join("-" + re.sub(r"[^A-Za-z0-9._=+-]", "_", p) for p in parts) + ext
+
+
+def _plot_campaign(args, output):
+    from .campaign import open_store
+    from .plotting.sweep import sweep_figures, sweep_names
+
+    store = open_store(args.result)
+    paths = [_sweep_output(output, parts) for parts in sweep_names(store)]
+    if not paths:
+        raise ConfigError("result", f"{args.result} has no finished runs to plot")
+    for path in paths:  # every output refused before anything is drawn or written
+        check_output_path(path, args.force)
+    for path, (_, fig) in zip(paths, sweep_figures(store, time_unit=args.time_unit)):
+        _save_atomically(fig, path)
+    print(f"wrote {', '.join(paths)}")
+    return 0
+
+
 def _cmd_plot(args):
+    from .campaign.store import is_campaign_store
+
+    output = args.output or os.path.splitext(args.result)[0] + ".png"
+    if is_campaign_store(args.result):
+        return _plot_campaign(args, output)
     from .plotting import plot_runs
     from .store import read_runs
 
     records = read_runs(args.result)
-    output = args.output or os.path.splitext(args.result)[0] + ".png"
     check_output_path(output, args.force)
     fig = plot_runs(records, time_unit=args.time_unit)
     _save_atomically(fig, output)
@@ -140,6 +170,9 @@ def _cmd_campaign_run(args):
     campaign = load_campaign(args.campaign)
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", f"must be >= 1, got {args.workers}")
+    if args.scheduler is not None and args.workers is not None:
+        raise ConfigError("--workers", "not used with --scheduler: the cluster's workers run "
+                                       "the tasks")
     plan_campaign(campaign, args.output, args.force)  # refuse before writing anything
     stream = sys.stderr
 
@@ -149,8 +182,8 @@ def _cmd_campaign_run(args):
                          f"~{left:7.1f} s left   ")
             stream.flush()
 
-    summary = run_campaign(campaign, args.output, workers=args.workers, force=args.force,
-                           progress=progress)
+    summary = run_campaign(campaign, args.output, workers=args.workers,
+                           scheduler=args.scheduler, force=args.force, progress=progress)
     if stream.isatty() and summary.n_executed:
         stream.write("\n")
     print(f"wrote {args.output}: {summary.n_done}/{summary.n_runs} run(s) done, "
@@ -204,9 +237,12 @@ def build_parser():
     run.add_argument("--only", action="append", metavar="NAME", help="run only this variant (repeatable)")
     run.add_argument("--force", action="store_true", help="overwrite an existing output")
     run.set_defaults(func=_cmd_run)
-    plot = sub.add_parser("plot", help="draw the polarization curves of a result file")
+    plot = sub.add_parser("plot", help="draw the polarization curves of a result file, or one "
+                                       "figure per sweep of a campaign store")
     plot.add_argument("result")
-    plot.add_argument("-o", "--output", help="PNG file (default: RESULT name + .png)")
+    plot.add_argument("-o", "--output", help="PNG file (default: RESULT name + .png); campaign "
+                                             "stores with several sweeps: OUTPUT stem + "
+                                             "-AXIS/-VARIANT + .png")
     plot.add_argument("--time-unit", choices=("auto", "s", "min"), default="auto")
     plot.add_argument("--force", action="store_true", help="overwrite an existing output")
     plot.set_defaults(func=_cmd_plot)
@@ -216,6 +252,9 @@ def build_parser():
     crun.add_argument("campaign")
     crun.add_argument("-o", "--output", required=True, help="HDF5 store (runs also in STORE.d/)")
     crun.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    crun.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run on this dask.distributed cluster instead (tcp://host:8786 or "
+                           "a scheduler JSON file); needs latticedns[distributed]")
     crun.add_argument("--force", action="store_true",
                       help="discard finished runs that the campaign file changed")
     crun.set_defaults(func=_cmd_campaign_run)

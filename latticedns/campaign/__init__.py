@@ -7,11 +7,16 @@ Examples
 >>> store = open_store("sweep.h5")  # doctest: +SKIP
 >>> store.array("visible", {"sample.radical_mM": 10}).shape  # doctest: +SKIP
 (3, 1042)
+>>> t_s, visible = store.curves("radical_mM")[10]  # doctest: +SKIP
+
+``run_campaign(..., scheduler="tcp://host:8786")`` (or a ``distributed.Client`` or
+cluster object) runs the tasks on a dask.distributed cluster
+(:mod:`latticedns.campaign.executors`; optional extra ``latticedns[distributed]``).
 """
 
 from .runner import CampaignSummary, plan_campaign, run_campaign
 from .spec import CampaignSpec, CampaignTask, load_campaign, parse_campaign
-from .store import CampaignStore, open_store
+from .store import CampaignStore, is_campaign_store, open_store
 
 __all__ = ["CampaignSpec", "CampaignTask", "CampaignSummary", "CampaignStore", "load_campaign",
-           "parse_campaign", "plan_campaign", "run_campaign", "open_store"]
+           "parse_campaign", "plan_campaign", "run_campaign", "open_store", "is_campaign_store"]

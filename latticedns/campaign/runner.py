@@ -1,24 +1,24 @@
-"""Run a campaign: independent tasks on a process pool, one coordinator writing the store.
+"""Run a campaign: independent tasks on an executor, one coordinator writing the store.
 
-Workers (:func:`~latticedns.campaign.worker.execute_task`) only compute and return
-records.  The coordinator writes each finished run to its own file in ``STORE.d/``
+The tasks run on a local process pool or on a dask.distributed cluster
+(:mod:`latticedns.campaign.executors`).  Workers
+(:func:`~latticedns.campaign.worker.execute_task`) only compute and return records.  The
+coordinator writes each finished run to its own file in ``STORE.d/`` as it arrives
 (atomic), then rebuilds the store file from that directory (atomic) when the time since
-the last rebuild is 20 times its cost (so rebuilding takes < 5 % of the time) and at the end.  Results do not depend on the number of
-workers: every run is computed from its own document and seed, alone in a process.
+the last rebuild is 20 times its cost (so rebuilding takes < 5 % of the time) and at the
+end.  Results do not depend on the executor or the number of workers: every run is
+computed from its own document and seed, in a process with one BLAS thread.
 """
 
-import concurrent.futures as cf
-import contextlib
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..store import read_run
+from .executors import THREAD_VARIABLES, make_executor
 from .rundir import RunDir, run_dir_of
 from .store import CampaignStore, build_store
-from .worker import execute_task
 
 __all__ = ["THREAD_VARIABLES", "CampaignSummary", "plan_campaign", "run_campaign"]
 
@@ -100,33 +100,19 @@ def plan_campaign(campaign, store, force=False):
     return existing, stale
 
 
-#: Thread-count variables set to "1" in worker processes (unless already set by the user):
-#: one BLAS thread per worker, whatever the number of workers, so results do not depend on
-#: it and two workers do not oversubscribe the cores.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+def _record_outcome(out, task, rundir, existing):
+    """Write one outcome to the per-run directory; True if the run is done."""
+    if out.record is not None:
+        path = rundir.write_done(out.record, _info(task, out.wall_s))
+        existing[task.run_id] = dict(_info(task, out.wall_s), status="done", file=path)
+        return True
+    info = _info(task, out.wall_s, out.error)
+    rundir.write_failed(info)
+    existing[task.run_id] = dict(info, status="failed")
+    return False
 
 
-@contextlib.contextmanager
-def _single_threaded_children():
-    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-    for k in THREAD_VARIABLES:
-        os.environ.setdefault(k, "1")
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _local_pool(workers):
-    return cf.ProcessPoolExecutor(max_workers=workers,
-                                  mp_context=multiprocessing.get_context("spawn"))
-
-
-def run_campaign(campaign, store, *, workers=None, force=False, progress=None,
+def run_campaign(campaign, store, *, workers=None, scheduler=None, force=False, progress=None,
                  rebuild_fraction=0.05):
     """Run every unfinished task of a campaign into a store (resuming a previous call).
 
@@ -136,7 +122,13 @@ def run_campaign(campaign, store, *, workers=None, force=False, progress=None,
     store : str
         The HDF5 store; finished runs also live in ``STORE.d/``.
     workers : int, optional
-        Processes of the local pool (default: ``os.cpu_count()``).
+        Processes of the local pool (default: ``os.cpu_count()``); not with ``scheduler``.
+    scheduler : str or distributed.Client or cluster, optional
+        Run the tasks on this dask.distributed cluster instead of a local pool: a scheduler
+        address (``"tcp://host:8786"``), a scheduler file (``*.json``), a ``Client`` or a
+        cluster object (``LocalCluster``, ``dask_jobqueue.SLURMCluster``, ...); see
+        :class:`~latticedns.campaign.executors.DaskExecutor`.  Needs
+        ``latticedns[distributed]``.  The stored results are the same bits.
     force : bool
         Discard finished runs that the campaign changed, and overwrite a store that is
         not a campaign store.
@@ -150,19 +142,24 @@ def run_campaign(campaign, store, *, workers=None, force=False, progress=None,
     Returns
     -------
     CampaignSummary
+
+    Raises
+    ------
+    ConfigError
+        Bad ``workers`` or ``scheduler`` (dask missing, unreachable), or see
+        :func:`plan_campaign`; nothing is written then.
     """
     tick = time.perf_counter()
     store = os.fspath(store)
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise ConfigError("--workers", f"must be >= 1, got {workers}")
     existing, stale = plan_campaign(campaign, store, force)
+    executor = make_executor(workers, scheduler)  # before writing: a bad one writes nothing
     tasks_by_id = {t.run_id: t for t in campaign.tasks}
     rundir = RunDir(run_dir_of(store))
     recover = not os.path.isdir(rundir.path) and os.path.exists(store)
-    rundir.create()
-    rundir.lock()
+    completed = False
     try:
+        rundir.create()
+        rundir.lock()
         overhead = time.perf_counter()
         if recover:
             try:
@@ -181,40 +178,25 @@ def run_campaign(campaign, store, *, workers=None, force=False, progress=None,
         last_build = time.perf_counter()
         cost = last_build - t0
         overhead = last_build - overhead
-        if todo:
-            pool = _local_pool(min(workers, len(todo)))
-            try:
-                with _single_threaded_children():  # workers are spawned on submit
-                    futures = [pool.submit(execute_task, t) for t in todo]
-                for k, fut in enumerate(cf.as_completed(futures), 1):
-                    out = fut.result()
-                    t0 = time.perf_counter()
-                    task = tasks_by_id[out.run_id]
-                    if out.record is not None:
-                        path = rundir.write_done(out.record, _info(task, out.wall_s))
-                        existing[task.run_id] = dict(_info(task, out.wall_s), status="done",
-                                                     file=path)
-                        n_done += 1
-                    else:
-                        info = _info(task, out.wall_s, out.error)
-                        rundir.write_failed(info)
-                        existing[task.run_id] = dict(info, status="failed")
-                        n_failed += 1
-                    if k == len(todo) or t0 - last_build >= cost / rebuild_fraction:
-                        t1 = time.perf_counter()
-                        build_store(store, campaign, existing)
-                        last_build = time.perf_counter()
-                        cost = last_build - t1
-                    overhead += time.perf_counter() - t0
-                    if progress is not None:
-                        elapsed = time.perf_counter() - tick
-                        progress(n_done + n_failed, len(campaign.tasks), n_failed, elapsed,
-                                 elapsed / k * (len(todo) - k))
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown()
+        for k, out in enumerate(executor.outcomes(todo) if todo else (), 1):
+            t0 = time.perf_counter()
+            if _record_outcome(out, tasks_by_id[out.run_id], rundir, existing):
+                n_done += 1
+            else:
+                n_failed += 1
+            if k == len(todo) or t0 - last_build >= cost / rebuild_fraction:
+                t1 = time.perf_counter()
+                build_store(store, campaign, existing)
+                last_build = time.perf_counter()
+                cost = last_build - t1
+            overhead += time.perf_counter() - t0
+            if progress is not None:
+                elapsed = time.perf_counter() - tick
+                progress(n_done + n_failed, len(campaign.tasks), n_failed, elapsed,
+                         elapsed / k * (len(todo) - k))
+        completed = True
     finally:
+        executor.close(cancel=not completed)
         rundir.unlock()
     return CampaignSummary(len(campaign.tasks), n_done, n_failed, len(todo),
                            time.perf_counter() - tick, overhead)

@@ -1,8 +1,8 @@
 """The campaign store: one HDF5 file rebuilt atomically from the per-run directory.
 
 Layout (``docs/campaigns.md``): an ordinary latticedns result file (``/runs/<run_id>``
-groups, same layout as single runs, so ``read_runs`` and ``latticedns plot`` work) plus a
-``/campaign`` group with the table of every run (swept values, status, error, timing)
+groups, same layout as single runs, so ``read_runs`` works; ``latticedns plot`` draws it
+per sweep) plus a ``/campaign`` group with the table of every run (swept values, status, error, timing)
 and the campaign and base run files as text.
 """
 
@@ -16,7 +16,8 @@ from ..errors import ConfigError
 from ..store import FORMAT, FORMAT_VERSION, read_run
 from ..store._atomic import atomic_write
 
-__all__ = ["CAMPAIGN_FORMAT_VERSION", "build_store", "open_store", "CampaignStore", "units_of"]
+__all__ = ["CAMPAIGN_FORMAT_VERSION", "build_store", "open_store", "is_campaign_store",
+           "CampaignStore", "units_of"]
 
 #: Version of the ``/campaign`` group layout.
 CAMPAIGN_FORMAT_VERSION = 1
@@ -110,12 +111,37 @@ def build_store(path, campaign, runs):
     atomic_write(path, fill, force=True)
 
 
+def is_campaign_store(path):
+    """True if ``path`` is a readable HDF5 latticedns file with a ``/campaign`` group."""
+    try:
+        with h5py.File(os.fspath(path), "r") as f:
+            return f.attrs.get("format") == FORMAT and "campaign" in f
+    except (OSError, ValueError):
+        return False
+
+
+def _strings_or_values(ds):
+    return ds.asstr()[()] if ds.dtype.kind == "O" else ds[()]
+
+
 class CampaignStore:
     """Read access to a campaign store; every call opens and closes the file.
 
     Parameters
     ----------
     path : str
+
+    Attributes
+    ----------
+    table : dict of str -> ndarray
+        The ``/campaign`` columns, one entry per run of the campaign (``run_id``,
+        ``status``, ``variant``, ``point``, ``seed_index``, ``seed``, ``wall_s``, ...).
+    parameters : dict of str -> ndarray
+        Swept dotted key -> value of every run.
+    campaign : dict
+        ``name``, ``mode``, ``seeds``, ``keys``, ``variants`` of the campaign.
+    campaign_toml : str
+        The campaign file.
     """
 
     def __init__(self, path):
@@ -127,12 +153,11 @@ class CampaignStore:
                 if f.attrs.get("format") != FORMAT or "campaign" not in f:
                     raise ConfigError("path", f"{self.path} is not a latticedns campaign store")
                 c = f["campaign"]
-                self.table = {k: (c[k].asstr()[()] if c[k].dtype.kind == "O" else c[k][()])
-                              for k in c if isinstance(c[k], h5py.Dataset)}
-                self.parameters = {k: (c["sweep"][k].asstr()[()]
-                                       if c["sweep"][k].dtype.kind == "O" else c["sweep"][k][()])
-                                   for k in c["sweep"]}
+                self.table = {k: _strings_or_values(c[k]) for k in c
+                              if isinstance(c[k], h5py.Dataset)}
+                self.parameters = {k: _strings_or_values(c["sweep"][k]) for k in c["sweep"]}
                 self.campaign_toml = str(c.attrs["campaign_toml"])
+                self.campaign = json.loads(f.attrs["metadata_json"]).get("campaign", {})
         except OSError:
             raise ConfigError("path", f"{self.path} is not an HDF5 file") from None
 
@@ -141,8 +166,42 @@ class CampaignStore:
         """The swept dotted keys."""
         return tuple(self.parameters)
 
-    def select(self, where=None, variant=None, status="done"):
-        """Run ids whose swept values equal ``where`` (dict key -> value or list of values).
+    @property
+    def variants(self):
+        """Variant names of the runs, in campaign order."""
+        return tuple(dict.fromkeys(self.table["variant"]))
+
+    @property
+    def points(self):
+        """Swept key -> value of every sweep point (list index: ``table["point"]``)."""
+        out = {}
+        for i, p in enumerate(self.table["point"]):
+            out.setdefault(int(p), {k: _python(v[i]) for k, v in self.parameters.items()})
+        return [out[p] for p in sorted(out)]
+
+    def key(self, name):
+        """The swept dotted key named ``name`` or ending in ``.name`` (if unique)."""
+        if name in self.parameters:
+            return name
+        matches = [k for k in self.parameters if k.rsplit(".", 1)[-1] == name]
+        if len(matches) != 1:
+            raise ConfigError(str(name), f"not a swept key; swept: {', '.join(self.parameters)}")
+        return matches[0]
+
+    def select(self, where=None, variant=None, status="done", **values):
+        """Run ids whose swept values equal the given ones, in campaign order.
+
+        Parameters
+        ----------
+        where : dict, optional
+            Swept key -> value or list of values.
+        variant : str, optional
+            Only runs of this variant of the base.
+        status : {"done", "failed", "pending", None}
+            Only runs with this status (None: all).
+        **values
+            More swept keys -> value(s), by last component (``radical_mM=50``) or dotted
+            name (``**{"sample.radical_mM": 50}``).
 
         Returns
         -------
@@ -152,16 +211,20 @@ class CampaignStore:
         if status is not None:
             mask &= self.table["status"] == status
         if variant is not None:
+            if variant not in self.variants:
+                raise ConfigError("variant", f"no variant {variant!r}; variants: "
+                                             f"{', '.join(self.variants)}")
             mask &= self.table["variant"] == variant
-        for key, value in (where or {}).items():
-            if key not in self.parameters:
-                raise ConfigError(key, f"not a swept key; swept: {', '.join(self.parameters)}")
-            mask &= np.isin(self.parameters[key], np.atleast_1d(value))
+        for name, value in {**(where or {}), **values}.items():
+            mask &= np.isin(self.parameters[self.key(name)], np.atleast_1d(value))
         return self.table["run_id"][mask]
 
-    def array(self, name, where=None, variant=None):
-        """Stack dataset ``name`` (``visible``, ``t_s``, ...) of the selected runs, shape (n, ...)."""
-        ids = self.select(where, variant)
+    def array(self, name, where=None, variant=None, **values):
+        """Stack dataset ``name`` (``visible``, ``t_s``, ...) of the selected runs, shape (n, ...).
+
+        The whole recorded arrays (every stage); see :meth:`curves` for the detection stage.
+        """
+        ids = self.select(where, variant, **values)
         with h5py.File(self.path, "r") as f:
             arrays = [f["runs"][r][name][()] for r in ids]
         if not arrays:
@@ -172,9 +235,34 @@ class CampaignStore:
             raise ConfigError(name, "the selected runs have different shapes; select fewer")\
                 from None
 
+    def curves(self, key=None, where=None, variant=None, name="visible", detection=True,
+               **values):
+        """Curves per swept value, seeds stacked (see :func:`~.views.sweep_curves`)."""
+        from .views import sweep_curves
+
+        return sweep_curves(self, key, where, variant, name, detection, **values)
+
+    def to_xarray(self, where=None, variant=None, detection=True, **values):
+        """The selected runs as an ``xarray.Dataset`` (see :func:`~.views.to_xarray`)."""
+        from .views import to_xarray
+
+        return to_xarray(self, where, variant, detection, **values)
+
+    def run_parameters(self, run_id):
+        """The full parameter dict of a finished run (its ``parameters_json``)."""
+        with h5py.File(self.path, "r") as f:
+            if run_id not in f["runs"]:
+                raise ConfigError("run_id", f"no finished run {run_id!r} in {self.path}")
+            return json.loads(f["runs"][run_id].attrs["parameters_json"])
+
     def record(self, run_id):
         """One run as a :class:`latticedns.store.RunRecord`."""
         return read_run(self.path, run_id)
+
+
+def _python(value):
+    """A numpy scalar as the Python value (dict keys, labels)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def open_store(path):

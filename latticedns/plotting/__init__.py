@@ -2,5 +2,6 @@
 
 from .fig3 import plot_fig3a, plot_fig3b
 from .hypres import plot_runs
+from .sweep import plot_sweep, sweep_figures
 
-__all__ = ["plot_fig3a", "plot_fig3b", "plot_runs"]
+__all__ = ["plot_fig3a", "plot_fig3b", "plot_runs", "plot_sweep", "sweep_figures"]
