@@ -49,7 +49,7 @@ def test_scipy_backend_solves(spd, shuffle):
 def test_cholespy_backend_if_installed(spd):
     pytest.importorskip("cholespy")
     b = np.random.default_rng(3).standard_normal(spd.shape[0])
-    fac = factorize(spd, backend="auto")
+    fac = factorize(spd, backend="cholespy")
     assert fac.backend == "cholespy"
     np.testing.assert_allclose(fac.solve(b), spla.spsolve(sp.csc_matrix(spd), b), rtol=1e-8, atol=1e-12)
 
@@ -57,3 +57,12 @@ def test_cholespy_backend_if_installed(spd):
 def test_singular_matrix_raises():
     with pytest.raises(ValueError, match="singular"):
         factorize(sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0]])), backend="scipy")
+
+
+def test_dense_backend_solves_and_is_the_small_auto_choice(spd):
+    b = np.random.default_rng(4).standard_normal((spd.shape[0], 3))
+    fac = factorize(spd, backend="auto")  # 3000 unknowns <= DENSE_MAX
+    assert fac.backend == "dense"
+    np.testing.assert_allclose(spd @ fac.solve(b), b, atol=1e-9 * np.abs(b).max())
+    with pytest.raises(ValueError, match="positive definite"):
+        factorize(sp.csr_matrix(np.array([[1.0, 2.0], [2.0, 1.0]])), backend="dense")

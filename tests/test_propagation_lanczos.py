@@ -27,7 +27,9 @@ def relerr(a, b):
 def model():
     sample = generate_sample(SampleSpec.from_dict(
         {"radical_mM": 50, "n_protons": 1500, "proton_density_per_nm3": 7.48, "seed": 3}))
-    return LatticeModel(sample, LatticeParameters(hyperfine_cutoff_nm=2.5, t1_bulk_s=np.inf))
+    # the methods are tested on the paper's physics (Lorentzian line, 1.0 nm cutoff), as tuned
+    return LatticeModel(sample, LatticeParameters(hyperfine_cutoff_nm=2.5, t1_bulk_s=np.inf,
+                                                  lineshape="lorentzian", cutoff_nm=1.0))
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ def _model(n, seed):
     sample = generate_sample(SampleSpec.from_dict(
         {"radical_mM": 50, "n_protons": n, "proton_density_per_nm3": 7.48, "seed": seed}))
     return LatticeModel(sample, LatticeParameters(hyperfine_cutoff_nm=min(3.0, 0.49 * sample.box_nm),
-                                                    t1_bulk_s=np.inf))
+                                                    t1_bulk_s=np.inf, cutoff_nm=1.0,
+                                                    lineshape="lorentzian"))  # the methods as tuned
 
 
 @pytest.fixture(scope="module")

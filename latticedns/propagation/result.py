@@ -30,8 +30,9 @@ class PropagationOptions:
         See ``shift``.  Measured optimum for spin-diffusion matrices ~ 2 (few solves, flat).
     m_max : int
         Maximum Krylov dimension (basis memory is ``8 n m_max`` bytes, twice with M).
-    backend : {"auto", "scipy", "cholespy"}
-        Sparse factorization backend (see `latticedns.propagation._factor`).
+    backend : {"auto", "scipy", "cholespy", "dense"}
+        Factorization backend (see `latticedns.propagation._factor`; "auto" is dense up to
+        6000 unknowns).
     solver : {"direct", "pcg", "auto"}
         How the ``"krylov"`` method solves ``(K + sigma M) x = b``.  ``"direct"``: one sparse
         factorization of ``K + sigma M``.  ``"pcg"``: preconditioned CG whose preconditioner
