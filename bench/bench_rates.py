@@ -13,6 +13,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from latticedns.lineshape import flipflop_rate_lineshape  # noqa: E402
 from latticedns.rates import flipflop_rate, paramagnetic_relaxation_rate  # noqa: E402
 
 
@@ -37,6 +38,9 @@ def main():
     for limit in ("exact", "slow", "fast"):
         t = best_of(lambda: flipflop_rate(d12, delta, 0.9993, 2e6, gamma2, limit=limit))
         print(json.dumps({"function": f"flipflop_rate[{limit}]", "pairs": n, "seconds": round(t, 3)}))
+    t = best_of(lambda: flipflop_rate_lineshape(d12, delta, 0.9993, 2e6, 0.0, gamma2, "gaussian"))
+    print(json.dumps({"function": "flipflop_rate_lineshape[gaussian]", "pairs": n,
+                      "seconds": round(t, 3)}))
     t = best_of(lambda: paramagnetic_relaxation_rate(apm, 0.9993, 2e6, 1.88e9))
     print(json.dumps({"function": "paramagnetic_relaxation_rate", "pairs": n, "seconds": round(t, 3)}))
 
