@@ -95,8 +95,15 @@ def _propagator(cache, model, condition, method, rtol):
 
 
 def _with_pulse_loss(model, condition, mask, rate, method, rtol):
+    """Propagator with the pulse loss ``-rate`` on the excited DOFs, ``-rate D M D`` weakly.
+
+    ``D = diag(mask)``; with the identity mass (lattice) this is ``diag(rate * mask)``, with a
+    finite-element mass matrix it is the loss term of the weak form restricted to the
+    excited DOFs (symmetric, as the propagator requires).
+    """
     system = model.system(condition)
-    loss = sp.diags(rate * mask.astype(float))
+    d = sp.diags(mask.astype(float))
+    loss = rate * (d if system.mass is None else d @ sp.csr_matrix(system.mass) @ d)
     return Propagator(system.operator - loss, system.source, system.mass, method=method, rtol=rtol)
 
 
