@@ -1,0 +1,78 @@
+"""Continuum model against a lattice ensemble for the bundled microwave-off HypRes run.
+
+Run:  python bench/crosscheck.py [--seeds 5] [--radicals 80] [--out crosscheck.json]
+
+Runs the positive variant of ``runs/hypres-mw-off.toml`` on ``--seeds`` independent
+lattice samples of ``--radicals`` radicals each (80 radicals ~ 20,000 protons) and on the
+continuum model with the same physics keys, and prints the ensemble mean, the seed
+scatter, the continuum curve and their largest difference in % of the lattice peak.
+Issue 6 asks for >= 5 seeds and >= 1e5 protons in all.  Takes ~10-20 min on 2 cores.
+"""
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from latticedns.experiment import build_model, parse_run_document
+from latticedns.protocol import run_protocol
+from latticedns.tomlfile import read_toml
+
+RUNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runs")
+LATTICE_ONLY = ("cutoff_nm", "hyperfine_cutoff_nm", "tau_cn_us")
+
+
+def spec_of(model, seed=1, n_radicals=20):
+    doc, _ = read_toml(os.path.join(RUNS, "hypres-mw-off.toml"), "run file")
+    doc["run"].update(model=model, seed=seed, n_radicals=n_radicals, profile_times_s=[])
+    if model == "continuum":
+        doc["physics"] = {k: v for k, v in doc["physics"].items() if k not in LATTICE_ONLY}
+    doc["variant"] = [{"name": "positive", "set": {"stage.prepare.dnp_sign": 1}}]
+    return parse_run_document(doc, RUNS)[0]
+
+
+def detected(spec):
+    model, _ = build_model(spec)
+    r = run_protocol(model, spec.stages, spec.calibration, bandwidth_kHz=spec.run["bandwidth_kHz"],
+                     method=spec.run["method"], rtol=spec.run["rtol"])
+    det = r.stage == r.stage.max()
+    return r.t_s[det] - r.t_s[det][0], r.visible[det], r.hidden[det], model.n
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--radicals", type=int, default=80)
+    parser.add_argument("--out", default="crosscheck.json")
+    args = parser.parse_args()
+    curves, n_total = [], 0
+    for seed in range(1, args.seeds + 1):
+        t0 = time.perf_counter()
+        t, v, h, n = detected(spec_of("lattice", seed, args.radicals))
+        curves.append(v)
+        n_total += n
+        print(f"seed {seed}: {n} protons, peak {100 * v.max():.3f} % at {t[v.argmax()] / 60:.1f} min"
+              f" ({time.perf_counter() - t0:.0f} s)", flush=True)
+    lat = np.array(curves)
+    mean, scatter = lat.mean(axis=0), lat.std(axis=0, ddof=1)
+    tc, vc, hc, _ = detected(spec_of("continuum"))
+    diff = np.abs(vc - mean) / mean.max()
+    k = int(diff.argmax())
+    report = {
+        "protons": n_total, "seeds": args.seeds,
+        "lattice_peak_percent": 100 * mean.max(), "lattice_peak_min": t[mean.argmax()] / 60,
+        "seed_scatter_of_peak_percent": 100 * float(lat.max(axis=1).std(ddof=1) / mean.max()),
+        "continuum_peak_percent": 100 * vc.max(), "continuum_peak_min": tc[vc.argmax()] / 60,
+        "max_difference_of_peak_percent": 100 * float(diff.max()),
+        "at_min": t[k] / 60,
+    }
+    print(json.dumps(report, indent=1))
+    with open(args.out, "w") as f:
+        json.dump({**report, "t_s": t.tolist(), "lattice_mean": mean.tolist(),
+                   "lattice_std": scatter.tolist(), "continuum": vc.tolist()}, f)
+
+
+if __name__ == "__main__":
+    main()
