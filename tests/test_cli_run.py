@@ -121,3 +121,20 @@ def test_bad_sample_definition_exits_2(tmp_path, capsys):
     geom.write_text("[sample]\nradical_mM = 50\nn_radicals = 10\nproton_density_per_nm3 = 7.0\ncolour = 1\n")
     assert main(["run", run, "-o", str(tmp_path / "x.h5")]) == 2
     assert "sample.colour" in capsys.readouterr().err
+
+
+def test_bundled_run_file_switches_to_the_continuum_with_run_model_alone():
+    from latticedns.continuum import ContinuumParameters
+    from latticedns.errors import ConfigError
+    from latticedns.experiment import parse_run_document, set_dotted
+    from latticedns.experiment.execute import parameters_of
+    from latticedns.tomlfile import read_toml
+    doc, _ = read_toml(os.path.join(RUNS, "hypres-mw-off.toml"), "run file")
+    set_dotted(doc, "run.model", "continuum")
+    spec = parse_run_document(doc, RUNS)[0]
+    assert isinstance(spec.physics, ContinuumParameters)  # cutoff_nm etc. ignored
+    assert "cutoff_nm" not in parameters_of(spec)["physics"]
+    assert spec.physics.gamma2_II_kHz == 11.0 and spec.physics.lineshape == "gaussian"
+    set_dotted(doc, "physics.cutof_nm", 1.0)  # a typo is still refused
+    with pytest.raises(ConfigError, match="physics.cutof_nm"):
+        parse_run_document(doc, RUNS)

@@ -74,8 +74,11 @@ def _table(doc, key):
     return value
 
 
-def _build(cls, values, prefix):
+def _build(cls, values, prefix, other=None):
+    """``cls(**values)``; keys of the ``other`` dataclass only are dropped (not an error)."""
     allowed = {f.name for f in fields(cls)}
+    foreign = {f.name for f in fields(other)} - allowed if other is not None else set()
+    values = {k: v for k, v in values.items() if k not in foreign}
     for k in values:
         if k not in allowed:
             raise ConfigError(f"{prefix}.{k}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
@@ -164,12 +167,12 @@ def _resolve(doc, base_dir):
     sample = _sample(run, base_dir, _table(doc, "sample"))
     physics_in = dict(_table(doc, "physics"))
     if run["model"] == "lattice":
-        physics = _build(LatticeParameters, physics_in, "physics")
+        physics = _build(LatticeParameters, physics_in, "physics", ContinuumParameters)
     else:
         physics_in.setdefault("radical_mM", sample.radical_mM)
         physics_in.setdefault("r_in_nm", sample.min_dist_proton_radical_nm)
         physics_in.setdefault("bandwidth_kHz", run["bandwidth_kHz"])
-        physics = _build(ContinuumParameters, physics_in, "physics")
+        physics = _build(ContinuumParameters, physics_in, "physics", LatticeParameters)
     mw_in = dict(_table(doc, "microwave"))
     for key in _SHARED:
         if key in mw_in:
