@@ -24,8 +24,8 @@ import numpy as np
 
 from ..constants import GAMMA_H, boltzmann_polarization, larmor_angular
 from ..errors import ConfigError
-from ..lineshape import LINESHAPES, flipflop_rate_voigt, gaussian_sigma
-from ..rates import flipflop_rate_exact, paramagnetic_relaxation_rate
+from ..lineshape import LINESHAPES, flipflop_rate_lineshape
+from ..rates import paramagnetic_relaxation_rate
 from ..system import LinearSystem
 from .couplings import coupling_geometry, neighbour_zero_quantum_sums
 from .ratematrix import assemble, build_pattern
@@ -171,11 +171,8 @@ class LatticeModel:
         gamma_l = g1[g.i] + g1[g.j]
         f = self.params.splitting_factor
         delta, pbar = effective_splitting(f * g.delta_s, f * f * g.delta_n2, condition.pbar)
-        if self.params.lineshape == "lorentzian":
-            return flipflop_rate_exact(g.d12, delta, pbar, condition.gamma_c,
-                                       gamma_l + self._gamma2_II)
-        return flipflop_rate_voigt(g.d12, delta, pbar, condition.gamma_c, gamma_l,
-                                   gaussian_sigma(self._gamma2_II))
+        return flipflop_rate_lineshape(g.d12, delta, pbar, condition.gamma_c, gamma_l,
+                                       self._gamma2_II, self.params.lineshape)
 
     def relaxation(self, condition, gamma1=None):
         """Per-proton relaxation toward thermal, 2 Gamma_1 + 1/T1_bulk, s^-1, shape (N,)."""
