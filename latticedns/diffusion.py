@@ -36,7 +36,7 @@ from .couplings import (
     orientation_factor,
 )
 from .errors import ConfigError
-from .lineshape import LINESHAPES, flipflop_rate_lineshape
+from .lineshape import check_lineshape, flipflop_rate_lineshape
 from .rates import LIMITS, flipflop_rate, paramagnetic_relaxation_rate
 
 __all__ = [
@@ -114,9 +114,7 @@ class DiffusionConditions:
             raise ConfigError("averaging", str(exc).split(": ", 1)[1]) from None
         if self.limit not in LIMITS:
             raise ConfigError("limit", f"must be one of {sorted(LIMITS)}, got {self.limit!r}")
-        if self.lineshape not in LINESHAPES:
-            raise ConfigError("lineshape", f"must be one of {list(LINESHAPES)}, got "
-                              f"{self.lineshape!r}")
+        check_lineshape(self.lineshape)
         if self.lineshape != "lorentzian" and self.limit != "exact":
             raise ConfigError("limit", f"the {self.lineshape} line needs limit = 'exact', got "
                               f"{self.limit!r}")

@@ -38,9 +38,11 @@ import numpy as np
 from scipy.special import wofz
 
 from ._args import check_finite, check_polarization, check_positive
+from .errors import ConfigError
 from .rates import flipflop_rate_exact
 
-__all__ = ["LINESHAPES", "gaussian_sigma", "flipflop_rate_voigt", "flipflop_rate_lineshape"]
+__all__ = ["LINESHAPES", "check_lineshape", "gaussian_sigma", "flipflop_rate_voigt",
+           "flipflop_rate_lineshape"]
 
 #: Zero-quantum line shapes accepted by :func:`flipflop_rate_lineshape`.
 LINESHAPES = ("lorentzian", "gaussian")
@@ -53,6 +55,13 @@ _SQRT_PI = np.sqrt(np.pi)
 _DEGENERATE = 1e-5
 #: |z / (sigma sqrt 2)| above which J'(z) uses its asymptotic series (no cancellation).
 _ASYMPTOTIC = 1e3
+
+
+def check_lineshape(lineshape):
+    """Return ``lineshape`` if it is one of :data:`LINESHAPES`, else raise ``ConfigError``."""
+    if lineshape not in LINESHAPES:
+        raise ConfigError("lineshape", f"must be one of {list(LINESHAPES)}, got {lineshape!r}")
+    return lineshape
 
 
 def gaussian_sigma(hwhm):
@@ -148,8 +157,7 @@ def flipflop_rate_lineshape(d12, delta, pbar, gamma_c, gamma_l, hwhm, lineshape=
     ValueError
         Unknown ``lineshape`` or an argument out of range (named in the message).
     """
-    if lineshape not in LINESHAPES:
-        raise ValueError(f"lineshape: must be one of {list(LINESHAPES)}, got {lineshape!r}")
+    check_lineshape(lineshape)
     d12 = check_finite("d12", d12)
     delta = check_finite("delta", delta)
     pbar = check_polarization("pbar", pbar)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..constants import GAMMA_H, boltzmann_polarization, larmor_angular
 from ..errors import ConfigError
-from ..lineshape import LINESHAPES, flipflop_rate_lineshape
+from ..lineshape import check_lineshape, flipflop_rate_lineshape
 from ..rates import paramagnetic_relaxation_rate
 from ..system import LinearSystem
 from .couplings import coupling_geometry, neighbour_zero_quantum_sums
@@ -77,9 +77,7 @@ class LatticeParameters:
     lineshape: str = "gaussian"
 
     def __post_init__(self):
-        if self.lineshape not in LINESHAPES:
-            raise ConfigError("lineshape", f"must be one of {list(LINESHAPES)}, got "
-                              f"{self.lineshape!r}")
+        check_lineshape(self.lineshape)
         for f in fields(self):
             v = getattr(self, f.name)
             if (f.name == "tau_cn_us" and v is None) or f.name == "lineshape":
