@@ -8,6 +8,8 @@ A model implements (duck typing; see :class:`Model`):
 
 ``n`` (int)
     Number of degrees of freedom (protons, or finite-element nodes).
+``mass`` (sparse matrix or None)
+    The condition-independent mass matrix M of every system, None for the identity.
 ``system(condition) -> LinearSystem``
     Cached per condition; the sparsity pattern is the same for every condition.
 ``observable_weights(pbar, bandwidth_kHz) -> ndarray, shape (2, n)``
@@ -51,6 +53,7 @@ class Model(Protocol):
     """Structural type of a physical model (see the module docstring)."""
 
     n: int
+    mass: object
 
     def system(self, condition) -> LinearSystem: ...
 

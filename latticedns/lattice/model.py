@@ -130,6 +130,9 @@ class LatticeModel:
     params : LatticeParameters, optional
     """
 
+    #: Identity mass matrix: the lattice equations are ``dp/dt = L p + s``.
+    mass = None
+
     def __init__(self, sample, params=None):
         self.sample = sample
         self.params = params or LatticeParameters()

@@ -147,8 +147,7 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
     if method == "auto":
         method = auto_method(model.n)
     if pulse_model == "auto":
-        lattice_dense = method == "dense" and model.system(cal.condition(None)).mass is None
-        pulse_model = "discrete" if lattice_dense else "continuous"
+        pulse_model = "discrete" if method == "dense" and model.mass is None else "continuous"
     edges = np.arange(0.3, 3.01, 0.1) if profile_edges_nm is None else profile_edges_nm
     rec = _Recorder(model, edges, profile_times_s)
     thermal = model.params.proton_thermal
