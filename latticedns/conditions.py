@@ -29,20 +29,29 @@ class ElectronCondition:
     dnp_target : float
         Polarization that DNP drives the protons toward, in [-1, 1] (sign = positive or
         negative DNP).
+    relaxation_tau_c_us : float or None
+        Correlation time in microseconds of the electron S_z noise that Eq. 6 samples at
+        the nuclear Larmor frequency (> 0); None: ``tau_c_us``, as in the paper
+        (``docs/theory.md``, section 7).
     """
 
     pbar: float
     tau_c_us: float = 0.5
     dnp_rate_per_s: float = 0.0
     dnp_target: float = 0.0
+    relaxation_tau_c_us: float | None = None
 
     def __post_init__(self):
         for key, lo, hi in (("pbar", -1.0, 1.0), ("dnp_target", -1.0, 1.0)):
             v = getattr(self, key)
             if not (np.isfinite(v) and lo <= v <= hi):
                 raise ConfigError(key, f"must lie in [{lo:g}, {hi:g}], got {v!r}")
-        if not (np.isfinite(self.tau_c_us) and self.tau_c_us > 0):
-            raise ConfigError("tau_c_us", f"must be > 0 us, got {self.tau_c_us!r}")
+        for key in ("tau_c_us", "relaxation_tau_c_us"):
+            v = getattr(self, key)
+            if v is None and key == "relaxation_tau_c_us":
+                continue
+            if not (np.isfinite(v) and v > 0):
+                raise ConfigError(key, f"must be > 0 us, got {v!r}")
         if not (np.isfinite(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
             raise ConfigError("dnp_rate_per_s", f"must be >= 0 s^-1, got {self.dnp_rate_per_s!r}")
 
@@ -50,3 +59,10 @@ class ElectronCondition:
     def gamma_c(self):
         """Gamma_c = 1/tau_c in s^-1."""
         return 1e6 / self.tau_c_us
+
+    @property
+    def gamma_c_relaxation(self):
+        """Decorrelation rate in s^-1 used in Eq. 6 (``1/relaxation_tau_c_us``, else Gamma_c)."""
+        if self.relaxation_tau_c_us is None:
+            return self.gamma_c
+        return 1e6 / self.relaxation_tau_c_us

@@ -80,6 +80,48 @@ def test_bundled_mw_off_run_on_the_lattice(tmp_path):
         assert pos["sample/protons_nm"].shape[1] == 3
 
 
+def _mw_on_detection(path):
+    """Per run of a microwave-on result: power (mW), detection times (s) and visible."""
+    out = {}
+    with h5py.File(path) as f:
+        for name, g in f["runs"].items():
+            stage = g["stage"][:]
+            det = stage == stage.max()
+            t = g["t_s"][:][det]
+            out[float(name.split()[0])] = (t - t[0], g["visible"][:][det])
+    return dict(sorted(out.items()))
+
+
+def _assert_mw_on_acceptance(curves):
+    # issue 4: the initial rise rate of the visible polarization (first read interval)
+    # increases strictly with power over 0-118 mW ...
+    rise = [(v[1] - v[0]) / t[1] for t, v in curves.values()]
+    assert all(v[0] < 1e-4 for _, v in curves.values())  # starts from the saturated ~0
+    assert rise[0] > 0 and np.all(np.diff(rise) > 0), rise
+    # ... and at the highest power the curve turns toward the negative DNP equilibrium
+    # within the 25.6 s window: a positive surge, then below zero and still falling
+    t, v = curves[118.0]
+    assert t[-1] == pytest.approx(25.575) and v.max() > 0.01 and t[np.argmax(v)] < 2.0
+    assert v[-1] < -0.02 and v[-1] < v[-40]
+    # without microwaves the hidden polarization only seeps in (no turn)
+    assert np.all(np.diff(curves[0.0][1]) > 0)
+
+
+def test_bundled_mw_on_run_on_the_lattice(tmp_path):
+    out = tmp_path / "on.h5"
+    assert main(["run", os.path.join(RUNS, "hypres-mw-on.toml"), "-o", str(out)]) == 0
+    _assert_mw_on_acceptance(_mw_on_detection(out))
+
+
+def test_bundled_mw_on_run_in_the_continuum(tmp_path):
+    text = open(os.path.join(RUNS, "hypres-mw-on.toml")).read()
+    text = text.replace('model = "lattice"', 'model = "continuum"')
+    text = text.replace('"../geometries/', f'"{os.path.dirname(GEOM)}/')
+    out = tmp_path / "on.h5"
+    assert main(["run", write(tmp_path, text), "-o", str(out)]) == 0
+    _assert_mw_on_acceptance(_mw_on_detection(out))
+
+
 @pytest.mark.parametrize("change, key", [
     ('type = "saturate"', "stage.0.type"),
     ("duration_s = 640.0", "duration_s"),
@@ -104,6 +146,20 @@ def test_bad_run_files_exit_2_and_write_nothing(tmp_path, capsys, change, key):
     err = capsys.readouterr().err
     assert key in err and err.count("\n") == 1
     assert not out.exists() and not any(p.suffix == ".h5" for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("extra, key", [
+    ('[run]\nvisible_pool = "now"', "run.visible_pool"),
+    ('[microwave]\nrelaxation_tau_c = "flipflop"', "relaxation_tau_c"),
+])
+def test_bad_model_choices_exit_2(tmp_path, capsys, extra, key):
+    table, line = extra.split("\n")
+    text = BASE.replace(table, f"{table}\n{line}", 1) if table in BASE else BASE + f"\n{extra}\n"
+    out = tmp_path / "res.h5"
+    assert main(["run", write(tmp_path, text), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert key in err and ("electron_t1" in err or "saturated" in err) and err.count("\n") == 1
+    assert not out.exists()
 
 
 def test_missing_files_exit_2(tmp_path, capsys):

@@ -5,8 +5,10 @@ import pytest
 
 from latticedns.lattice import SampleSpec, generate_sample
 from latticedns.lattice.model import LatticeModel, LatticeParameters
+from latticedns.constants import GAMMA_H, larmor_angular
 from latticedns.protocol import (Delay, Detect, Microwave, MicrowaveCalibration, Saturate,
                                  SelectiveSaturate, run_protocol)
+from latticedns.protocol.microwave import MicrowaveSetting
 
 
 def lattice(n=1200, seed=3, **params):
@@ -81,3 +83,39 @@ def test_visible_signal_converges_with_the_cutoff():
     peak = curves[-1].max()
     first, second = (np.max(np.abs(b - a)) for a, b in zip(curves[:-1], curves[1:]))
     assert second < 0.6 * first and second < 0.08 * peak
+
+
+def test_eq6_samples_the_electron_t1_by_default(model):
+    """Eq. 6 with Gamma = 1/T1e (default) or the flip-flop Gamma_c (the paper), closed form."""
+    omega0 = float(larmor_angular(GAMMA_H, 7.05))
+    full = MicrowaveSetting(118.0, -1)
+    rates = {}
+    for choice in ("electron_t1", "tau_c"):
+        cond = MicrowaveCalibration(relaxation_tau_c=choice).condition(full)
+        gamma = 1.0 if choice == "electron_t1" else cond.gamma_c
+        assert cond.gamma_c_relaxation == pytest.approx(gamma, rel=1e-12)
+        expected = 0.5 * model.geometry.apm_sq * (1 - cond.pbar ** 2) * gamma / (gamma ** 2 + omega0 ** 2)
+        np.testing.assert_allclose(model.gamma1(cond), expected, rtol=1e-12)
+        rates[choice] = float(np.mean(model.relaxation(cond) - 1.0 / model.params.t1_bulk_s))
+        dnp = float(np.mean(model.dnp_rates(cond)))
+    # with the flip-flop tau_c the mean paramagnetic relaxation under full power (~0.15 s^-1)
+    # is ~30x the mean DNP rate: DNP would have to act in seconds to reach 70 %
+    assert rates["tau_c"] > 10 * dnp and rates["electron_t1"] < 1e-4 * dnp
+
+
+def test_visible_pool_follows_the_selective_saturation(model):
+    stages = hypres(+1, detect_power=118.0, n=8, interval=0.025)
+    sat = run_protocol(model, stages, visible_pool="saturated", method="dense")
+    now = run_protocol(model, stages, visible_pool="shift", method="dense")
+    det = sat.stage == 4
+    before = sat.visible[sat.stage == 2][-1]
+    np.testing.assert_array_equal(sat.visible[~det], now.visible[~det])
+    assert abs(sat.visible[det][0]) < 2e-3 * before  # the saturated pool starts at ~0
+    # at Pbar = 0.5 the shifts halve: hyperpolarized protons enter the band at once
+    assert now.visible[det][0] > 0.003
+    # with microwaves off during detection both choices read the same protons
+    a = run_protocol(model, hypres(+1, n=8), visible_pool="saturated")
+    b = run_protocol(model, hypres(+1, n=8), visible_pool="shift")
+    np.testing.assert_array_equal(a.visible, b.visible)
+    with pytest.raises(ValueError, match="visible_pool"):
+        run_protocol(model, stages, visible_pool="now")

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..lattice import SampleSpec
 from ..lattice.model import LatticeParameters
 from ..protocol import STAGE_TYPES, MicrowaveCalibration
+from ..protocol.runner import VISIBLE_POOLS
 from ..tomlfile import read_toml
 
 __all__ = ["RUN_KEYS", "RunSpec", "load_run_file", "parse_run_document", "set_dotted"]
@@ -30,6 +31,7 @@ RUN_KEYS = {
     "method": "auto",
     "rtol": 1e-6,
     "bandwidth_kHz": 200.0,
+    "visible_pool": "saturated",
     "profile_times_s": [],
     "profile_edges_nm": None,
 }
@@ -164,6 +166,9 @@ def _resolve(doc, base_dir):
         raise ConfigError("run.rtol", f"must be in (0, 0.1], got {rtol!r}")
     if not isinstance(run["bandwidth_kHz"], (int, float)) or run["bandwidth_kHz"] <= 0:
         raise ConfigError("run.bandwidth_kHz", f"must be > 0 kHz, got {run['bandwidth_kHz']!r}")
+    if run["visible_pool"] not in VISIBLE_POOLS:
+        raise ConfigError("run.visible_pool", f"must be one of {list(VISIBLE_POOLS)}, got "
+                          f"{run['visible_pool']!r}")
     sample = _sample(run, base_dir, _table(doc, "sample"))
     physics_in = dict(_table(doc, "physics"))
     if run["model"] == "lattice":

@@ -68,7 +68,8 @@ def execute_run(spec, progress=None):
     result = run_protocol(
         model, spec.stages, spec.calibration, bandwidth_kHz=run["bandwidth_kHz"],
         profile_edges_nm=run["profile_edges_nm"], profile_times_s=run["profile_times_s"],
-        method=run["method"], rtol=run["rtol"], progress=progress)
+        method=run["method"], rtol=run["rtol"], visible_pool=run["visible_pool"],
+        progress=progress)
     positions = None
     if sample is not None:
         positions = {"protons_nm": sample.protons_nm, "radicals_nm": sample.radicals_nm,

@@ -157,10 +157,13 @@ class LatticeModel:
         return self.geometry.n
 
     def gamma1(self, condition):
-        """Gamma_1 of every proton (Eq. 6 summed over radicals), s^-1, shape (N,)."""
+        """Gamma_1 of every proton (Eq. 6 summed over radicals), s^-1, shape (N,).
+
+        The electron noise correlation rate is ``condition.gamma_c_relaxation``.
+        """
         omega0 = float(larmor_angular(GAMMA_H, self.params.b0_T))
         return paramagnetic_relaxation_rate(self.geometry.apm_sq, condition.pbar,
-                                            condition.gamma_c, omega0)
+                                            condition.gamma_c_relaxation, omega0)
 
     def pair_rates(self, condition, gamma1=None):
         """Flip-flop rates W_ij (Eq. 9 or its Voigt form, multi-electron splitting), s^-1, (P,).

@@ -21,6 +21,11 @@ probability (1 - Pbar^2) of finding two electrons antiparallel, and by electron 
 microwave power (Pbar_ref = 0.5); at the Boltzmann Pbar = 0.99926 this gives
 tau_c = 253 us.  ``tau_c_model = "constant"`` keeps tau_c,ref for every condition (the
 paper's Fig. 3).
+
+Relaxation (Eq. 6, ``docs/theory.md``, section 7): Eq. 6 samples the electron S_z noise at
+the nuclear Larmor frequency omega_0.  Flip-flops conserve electron Zeeman energy and leave
+no noise there, so by default (``relaxation_tau_c = "electron_t1"``) Eq. 6 uses the
+electron T1 as the correlation time; ``"tau_c"`` uses the flip-flop tau_c (the paper).
 """
 
 from dataclasses import dataclass, field
@@ -31,10 +36,13 @@ from ..conditions import ElectronCondition
 from ..constants import GAMMA_E, boltzmann_polarization
 from ..errors import ConfigError
 
-__all__ = ["TAU_C_MODELS", "MicrowaveSetting", "MicrowaveCalibration"]
+__all__ = ["TAU_C_MODELS", "RELAXATION_TAU_C", "MicrowaveSetting", "MicrowaveCalibration"]
 
 #: How the electron correlation time follows the mean electron polarization.
 TAU_C_MODELS = ("flipflop", "constant")
+
+#: Which correlation time Eq. 6 samples at the nuclear Larmor frequency.
+RELAXATION_TAU_C = ("electron_t1", "tau_c")
 
 
 @dataclass(frozen=True)
@@ -84,11 +92,14 @@ class MicrowaveCalibration:
         Pbar at which tau_c = tau_c_us, in [0, 1) (0.5).
     electron_t1_s : float
         Electron spin-lattice relaxation time T1e in s (1.0; > 0), the floor of Gamma_c.
+    relaxation_tau_c : {"electron_t1", "tau_c"}
+        Correlation time of the electron noise in Eq. 6: T1e (default; module docstring)
+        or the flip-flop tau_c of the condition (the paper).
     saturation_power_mW : float
         P_sat in mW (> 0); default 118.18 mW gives Pbar = 0.500 at 118 mW.
     dnp_rate_per_s : float
         DNP source rate constant k_DNP (s^-1, at r0 of the model's profile) at full
-        saturation (default 1.0 s^-1).
+        saturation (default 0.004 s^-1).
     dnp_target : float
         |polarization| that DNP drives toward, in [0, 1] (default 0.8).  With the defaults a
         640 s preparation at 118 mW brings the bulk to about 70 % (the paper's ~70 %).
@@ -102,8 +113,9 @@ class MicrowaveCalibration:
     tau_c_model: str = "flipflop"
     tau_c_pbar_ref: float = 0.5
     electron_t1_s: float = 1.0
+    relaxation_tau_c: str = "electron_t1"
     saturation_power_mW: float = 118.18
-    dnp_rate_per_s: float = 1.0
+    dnp_rate_per_s: float = 0.004
     dnp_target: float = 0.8
     pbar_table: tuple = field(default=())
 
@@ -111,6 +123,9 @@ class MicrowaveCalibration:
         if self.tau_c_model not in TAU_C_MODELS:
             raise ConfigError("tau_c_model", f"must be one of {list(TAU_C_MODELS)}, got "
                               f"{self.tau_c_model!r}")
+        if self.relaxation_tau_c not in RELAXATION_TAU_C:
+            raise ConfigError("relaxation_tau_c", f"must be one of {list(RELAXATION_TAU_C)}, "
+                              f"got {self.relaxation_tau_c!r}")
         if not 0 <= self.tau_c_pbar_ref < 1:
             raise ConfigError("tau_c_pbar_ref", f"must lie in [0, 1), got {self.tau_c_pbar_ref!r}")
         for key in ("b0_T", "temperature_K", "tau_c_us", "saturation_power_mW", "electron_t1_s"):
@@ -161,4 +176,6 @@ class MicrowaveCalibration:
             pbar=pbar, tau_c_us=self.tau_c_us_at(pbar),
             dnp_rate_per_s=self.dnp_rate_per_s * saturation if mw.is_on else 0.0,
             dnp_target=mw.dnp_sign * self.dnp_target if mw.is_on else 0.0,
+            relaxation_tau_c_us=(1e6 * self.electron_t1_s
+                                 if self.relaxation_tau_c == "electron_t1" else None),
         )

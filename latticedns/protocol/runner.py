@@ -15,6 +15,15 @@ during one interval and otherwise differs at second order (``docs/theory.md``, s
 otherwise, including the continuum (its loss is weighted by the mass matrix; continuous and
 discrete trains differ by 7.5e-7 of the peak at 0.1 degree there, and the continuous one
 makes a 20-power series of 1024 reads each 8x faster: 0.9 s instead of 7.2 s).
+
+Visible pool (``docs/theory.md``, section 7): a proton is visible when its hyperfine shift
+lies within the band.  ``visible_pool="saturated"`` (default) evaluates the shift at the
+electron polarization of the last selective saturation, so after it the observables and
+the readout pulses follow the pool that the saturation zeroed, whatever the microwaves do
+later (the HypRes observable: polarization returning to the saturated spins).
+``"shift"`` re-evaluates it at each stage's Pbar: switching microwaves on then shrinks the
+shifts and moves hyperpolarized protons into the visible set at once.  Before any selective
+saturation (or after a full one) both use the stage's Pbar.
 """
 
 import time
@@ -28,7 +37,10 @@ from ..propagation.propagator import auto_method
 from .microwave import OFF, MicrowaveCalibration
 from .stages import Delay, Detect, Microwave, Saturate, SelectiveSaturate
 
-__all__ = ["ProtocolResult", "run_protocol"]
+__all__ = ["VISIBLE_POOLS", "ProtocolResult", "run_protocol"]
+
+#: How the visible set is chosen after a selective saturation (module docstring).
+VISIBLE_POOLS = ("saturated", "shift")
 
 
 @dataclass
@@ -110,8 +122,8 @@ def _with_pulse_loss(model, condition, mask, rate, method, rtol):
 
 
 def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profile_edges_nm=None,
-                 profile_times_s=(), method="auto", rtol=1e-8, pulse_model="auto", p0=None,
-                 progress=None):
+                 profile_times_s=(), method="auto", rtol=1e-8, pulse_model="auto",
+                 visible_pool="saturated", p0=None, progress=None):
     """Run a protocol on a model and record the observables.
 
     Parameters
@@ -134,6 +146,8 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
         Relative accuracy of the propagation.
     pulse_model : {"auto", "discrete", "continuous"}
         Treatment of small-angle pulses (module docstring).
+    visible_pool : {"saturated", "shift"}
+        Which Pbar decides visibility after a selective saturation (module docstring).
     p0 : ndarray, optional
         Initial state (default: thermal proton polarization everywhere).
     progress : callable, optional
@@ -144,6 +158,8 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
     ProtocolResult
     """
     cal = calibration or MicrowaveCalibration()
+    if visible_pool not in VISIBLE_POOLS:
+        raise ValueError(f"visible_pool must be one of {VISIBLE_POOLS}, got {visible_pool!r}")
     if method == "auto":
         method = auto_method(model.n)
     if pulse_model == "auto":
@@ -154,6 +170,7 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
     p = np.full(model.n, thermal) if p0 is None else np.array(p0, float)
     cache, cost = {}, {"stage_seconds": [], "n_factorizations": 0, "n_solves": 0}
     t0, mw_now, start = 0.0, OFF, time.perf_counter()
+    pool_pbar = None  # Pbar of the last selective saturation, when it fixes the visible pool
 
     def report(k, frac):
         if progress is not None:
@@ -164,16 +181,20 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
         report(k, 0.0)
         if isinstance(stage, Saturate):
             p = p * stage.residual
+            pool_pbar = None
         elif isinstance(stage, SelectiveSaturate):
-            mask = model.saturation_mask(cal.condition(mw_now).pbar, stage.bandwidth_kHz)
+            pbar_now = cal.condition(mw_now).pbar
+            mask = model.saturation_mask(pbar_now, stage.bandwidth_kHz)
             p = np.where(mask, p * stage.residual, p)
+            pool_pbar = pbar_now if visible_pool == "saturated" else None
         elif isinstance(stage, (Microwave, Delay)):
             cond = cal.condition(stage.microwave)
             prop = _propagator(cache, model, cond, method, rtol)
             times = np.linspace(0.0, stage.duration_s, stage.n_outputs + 1)[1:] if stage.n_outputs \
                 else np.array([stage.duration_s])
             prof_at = rec.due(t0, t0 + stage.duration_s) - t0
-            res = prop.sample(p, times, model.observable_weights(cond.pbar, bandwidth_kHz),
+            obs_pbar = cond.pbar if pool_pbar is None else pool_pbar
+            res = prop.sample(p, times, model.observable_weights(obs_pbar, bandwidth_kHz),
                               states_at=prof_at if len(prof_at) else None)
             _count(cost, res)
             for tp, state in zip(prof_at, res.states if len(prof_at) else []):
@@ -183,7 +204,7 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
             mw_now = stage.microwave
         elif isinstance(stage, Detect):
             p = _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_model,
-                        lambda frac: report(k, frac))
+                        pool_pbar, lambda frac: report(k, frac))
             mw_now = stage.microwave
         else:
             raise TypeError(f"unknown stage type {type(stage).__name__}")
@@ -206,10 +227,12 @@ def _count(cost, res):
     cost["n_solves"] += res.n_solves
 
 
-def _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_model, report):
+def _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_model, pool_pbar,
+            report):
     cond = cal.condition(stage.microwave)
-    weights = model.observable_weights(cond.pbar, stage.bandwidth_kHz)
-    mask = model.saturation_mask(cond.pbar, stage.bandwidth_kHz)
+    obs_pbar = cond.pbar if pool_pbar is None else pool_pbar
+    weights = model.observable_weights(obs_pbar, stage.bandwidth_kHz)
+    mask = model.saturation_mask(obs_pbar, stage.bandwidth_kHz)
     cos = np.cos(np.deg2rad(stage.flip_angle_deg))
     n, dt = stage.n_pulses, stage.interval_s
     times = dt * np.arange(n)
