@@ -5,7 +5,9 @@ import pytest
 
 from latticedns.lattice import SampleSpec, generate_sample
 from latticedns.lattice.model import LatticeModel, LatticeParameters
+from latticedns.conditions import ElectronCondition
 from latticedns.constants import GAMMA_H, larmor_angular
+from latticedns.errors import ConfigError
 from latticedns.protocol import (Delay, Detect, Microwave, MicrowaveCalibration, Saturate,
                                  SelectiveSaturate, run_protocol)
 from latticedns.protocol.microwave import MicrowaveSetting
@@ -101,6 +103,9 @@ def test_eq6_samples_the_electron_t1_by_default(model):
     # with the flip-flop tau_c the mean paramagnetic relaxation under full power (~0.15 s^-1)
     # is ~30x the mean DNP rate: DNP would have to act in seconds to reach 70 %
     assert rates["tau_c"] > 10 * dnp and rates["electron_t1"] < 1e-4 * dnp
+    for bad in (-1.0, 0.0, np.inf):
+        with pytest.raises(ConfigError, match="relaxation_tau_c_us"):
+            ElectronCondition(pbar=0.5, relaxation_tau_c_us=bad)
 
 
 def test_visible_pool_follows_the_selective_saturation(model):
