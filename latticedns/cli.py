@@ -1,7 +1,9 @@
 """Command-line interface: ``latticedns figure|bench|run|plot ...``.
 
 Bad input is reported as one line on stderr with exit code 2, before anything is written;
-an existing output file is never overwritten without ``--force``.
+an existing output file is never overwritten without ``--force``.  ``latticedns run``
+writes each run as soon as it finishes, so an interruption loses only the run in progress;
+``--resume`` adds the missing runs to such a file.
 """
 
 import argparse
@@ -88,28 +90,64 @@ class _Progress:
             self.stream.write("\n")
 
 
+def _finished_runs(output, specs):
+    """Names of ``specs`` already in ``output`` with the same parameters (for ``--resume``)."""
+    import json
+
+    from .experiment.execute import parameters_of
+    from .store import read_runs
+    from .store.records import to_json
+
+    done = {rec.name: rec.parameters for rec in read_runs(output)}
+    for spec in specs:
+        if spec.name in done and done[spec.name] != json.loads(to_json(parameters_of(spec))):
+            raise ConfigError("--resume", f"run {spec.name!r} in {output} was made with other "
+                              "parameters; use another output or --force")
+    return {spec.name for spec in specs if spec.name in done}
+
+
 def _cmd_run(args):
     import time
 
     from .experiment import execute_run, load_run_file
-    from .store import write_runs
+    from .store import append_run, write_runs
 
     specs = load_run_file(args.runfile)
     output = args.output or os.path.splitext(os.path.basename(args.runfile))[0] + ".h5"
-    check_output_path(output, args.force)
     if args.only:
         names = [s.name for s in specs]
         specs = [s for s in specs if s.name in args.only]
         if not specs:
             raise ConfigError("--only", f"no run named {args.only}; runs: {names}")
+    if args.resume and args.force:
+        raise ConfigError("--resume", "cannot be combined with --force")
+    done = set()
+    if args.resume and os.path.exists(output):
+        done = _finished_runs(output, specs)
+    else:
+        check_output_path(output, args.force)
     tick = time.perf_counter()
-    progress = _Progress(len(specs))
-    records = []
-    for k, spec in enumerate(specs):
-        progress.start(k, spec.name)
-        records.append(execute_run(spec, progress=progress))
+    todo = [spec for spec in specs if spec.name not in done]
+    progress = _Progress(len(todo))
+    records, written = [], bool(done)
+    try:
+        for k, spec in enumerate(todo):
+            progress.start(k, spec.name)
+            rec = execute_run(spec, progress=progress)
+            # each finished run is in the file at once: an interruption loses only the current one
+            if written:
+                append_run(output, rec)
+            else:
+                write_runs(output, [rec], force=args.force)
+                written = True
+            records.append(rec)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"interrupted: {len(done) + len(records)} of {len(specs)} run(s) are in {output}; "
+              f"`latticedns run {args.runfile} -o {output} --resume` runs the rest",
+              file=sys.stderr)
+        return 130
     progress.close()
-    write_runs(output, records, force=args.force)
     parts = []
     for rec in records:
         r = rec.result
@@ -117,7 +155,9 @@ def _cmd_run(args):
         j = int(abs(r.visible[det]).argmax())
         parts.append(f"{rec.name}: peak visible {100 * r.visible[det][j]:+.3f} % at "
                      f"{r.t_s[det][j] - r.t_s[det][0]:.4g} s")
-    print(f"wrote {output}: {len(records)} run(s) in {time.perf_counter() - tick:.1f} s; " + "; ".join(parts))
+    skipped = f" ({len(done)} already there)" if done else ""
+    print(f"wrote {output}: {len(records)} run(s){skipped} in {time.perf_counter() - tick:.1f} s; "
+          + "; ".join(parts))
     return 0
 
 
@@ -236,6 +276,8 @@ def build_parser():
     run.add_argument("-o", "--output", help="HDF5 result (default: RUNFILE name + .h5)")
     run.add_argument("--only", action="append", metavar="NAME", help="run only this variant (repeatable)")
     run.add_argument("--force", action="store_true", help="overwrite an existing output")
+    run.add_argument("--resume", action="store_true",
+                     help="keep the runs already in OUTPUT (same parameters) and add the others")
     run.set_defaults(func=_cmd_run)
     plot = sub.add_parser("plot", help="draw the polarization curves of a result file, or one "
                                        "figure per sweep of a campaign store")

@@ -162,6 +162,59 @@ def test_bad_model_choices_exit_2(tmp_path, capsys, extra, key):
     assert not out.exists()
 
 
+TWO = BASE + """
+[[variant]]
+name = "a"
+set = { "stage.prepare.power_mW" = 118.0 }
+[[variant]]
+name = "b"
+set = { "stage.prepare.power_mW" = 60.0 }
+"""
+
+
+def test_interrupted_run_keeps_finished_runs_and_resumes(tmp_path, capsys, monkeypatch):
+    import latticedns.experiment as experiment
+    from latticedns.store import read_runs
+    real, calls = experiment.execute_run, []
+
+    def interrupt_second(spec, progress=None):
+        calls.append(spec.name)
+        if spec.name == "b":
+            raise KeyboardInterrupt
+        return real(spec, progress)
+
+    run, out = write(tmp_path, TWO), tmp_path / "res.h5"
+    monkeypatch.setattr(experiment, "execute_run", interrupt_second)
+    assert main(["run", run, "-o", str(out)]) == 130
+    assert "1 of 2 run(s) are in" in capsys.readouterr().err
+    first = read_runs(out)
+    assert [r.name for r in first] == ["a"]
+    # a plain rerun still refuses to overwrite; --resume runs only the missing one
+    assert main(["run", run, "-o", str(out)]) == 2
+    monkeypatch.setattr(experiment, "execute_run", lambda spec, progress=None: (
+        calls.append(spec.name), real(spec, progress))[1])
+    calls.clear()
+    assert main(["run", run, "-o", str(out), "--resume"]) == 0
+    assert calls == ["b"] and "(1 already there)" in capsys.readouterr().out
+    runs = read_runs(out)
+    assert [r.name for r in runs] == ["a", "b"]
+    np.testing.assert_array_equal(runs[0].result.visible, first[0].result.visible)
+    fresh = tmp_path / "fresh.h5"
+    assert main(["run", run, "-o", str(fresh)]) == 0
+    np.testing.assert_array_equal(read_runs(fresh)[1].result.visible, runs[1].result.visible)
+
+
+def test_resume_refuses_other_parameters_and_force(tmp_path, capsys):
+    run, out = write(tmp_path, TWO), tmp_path / "res.h5"
+    assert main(["run", run, "-o", str(out), "--only", "a"]) == 0
+    before = out.read_bytes()
+    changed = write(tmp_path, TWO.replace("duration_s = 640.0", "duration_s = 600.0"), "c.toml")
+    assert main(["run", changed, "-o", str(out), "--resume"]) == 2
+    assert "--resume" in capsys.readouterr().err and out.read_bytes() == before
+    assert main(["run", run, "-o", str(out), "--resume", "--force"]) == 2
+    assert out.read_bytes() == before
+
+
 def test_missing_files_exit_2(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.toml")]) == 2
     assert main(["run", write(tmp_path, BASE.replace(GEOM, "/nonexistent/sample.toml"))]) == 2
