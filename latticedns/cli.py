@@ -192,13 +192,15 @@ def _cmd_plot(args):
 
     output = args.output or os.path.splitext(args.result)[0] + ".png"
     if is_campaign_store(args.result):
+        if args.time_max is not None:
+            raise ConfigError("--time-max", "applies to result files, not campaign stores")
         return _plot_campaign(args, output)
     from .plotting import plot_runs
     from .store import read_runs
 
     records = read_runs(args.result)
     check_output_path(output, args.force)
-    fig = plot_runs(records, time_unit=args.time_unit)
+    fig = plot_runs(records, time_unit=args.time_unit, time_max_s=args.time_max)
     _save_atomically(fig, output)
     print(f"wrote {output}")
     return 0
@@ -286,6 +288,8 @@ def build_parser():
                                              "stores with several sweeps: OUTPUT stem + "
                                              "-AXIS/-VARIANT + .png")
     plot.add_argument("--time-unit", choices=("auto", "s", "min"), default="auto")
+    plot.add_argument("--time-max", type=float, metavar="SECONDS",
+                      help="draw only the first SECONDS of the detection (result files)")
     plot.add_argument("--force", action="store_true", help="overwrite an existing output")
     plot.set_defaults(func=_cmd_plot)
     camp = sub.add_parser("campaign", help="sweeps of a run file into one HDF5 store")

@@ -67,6 +67,21 @@ def test_units_hidden_and_thermal_from_parameters():
         plot_runs([rec], time_unit="h")
 
 
+def test_time_window_limits_axis_and_y_range():
+    rng = np.random.default_rng(0)
+    rec = _record("118 mW", rng, interval_s=0.025, n=1024)
+    ax = plot_runs(rec, time_max_s=2.0).axes[0]
+    assert ax.get_xlim() == (0.0, 2.0) and "(s)" in ax.get_xlabel()
+    t, vis, _ = detection_curve(rec.result)
+    lo, hi = ax.get_ylim()
+    window = 100 * vis[t <= 2.0]
+    assert lo <= min(window.min(), 0.0) and hi >= window.max()
+    assert hi < 100 * vis.max() + 0.2 * (100 * vis.max())  # set by the window, not clipped
+    for bad in (0.0, -1.0, np.nan):
+        with pytest.raises(ConfigError, match="time_max_s"):
+            plot_runs(rec, time_max_s=bad)
+
+
 def test_plotting_does_not_import_h5py():
     code = "import sys, latticedns.plotting; assert 'h5py' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

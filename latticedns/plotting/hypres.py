@@ -77,7 +77,7 @@ def detection_curve(result):
     return t - t[0], np.asarray(result.visible)[sel], np.asarray(result.hidden)[sel]
 
 
-def plot_runs(records, ax=None, time_unit="auto", show_hidden=True):
+def plot_runs(records, ax=None, time_unit="auto", show_hidden=True, time_max_s=None):
     """Visible (and hidden) 1H polarization in % during detection, one curve per run.
 
     Parameters
@@ -91,6 +91,9 @@ def plot_runs(records, ax=None, time_unit="auto", show_hidden=True):
     show_hidden : bool
         Also draw the hidden polarization (dashed, thinner, same colour).  The y range is
         set by the visible curves, the thermal line and 0, so hidden curves may be clipped.
+    time_max_s : float, optional
+        Draw only the first ``time_max_s`` seconds of the detection (> 0); the y range then
+        follows the visible curves within that window.
 
     Returns
     -------
@@ -103,6 +106,8 @@ def plot_runs(records, ax=None, time_unit="auto", show_hidden=True):
         raise ConfigError("records", "no runs to plot")
     if time_unit not in ("auto", "min", "s"):
         raise ConfigError("time_unit", f"must be 'auto', 'min' or 's', got {time_unit!r}")
+    if time_max_s is not None and not (np.isfinite(time_max_s) and time_max_s > 0):
+        raise ConfigError("time_max_s", f"must be > 0 s, got {time_max_s!r}")
     curves = []
     for rec in records:
         try:
@@ -110,6 +115,8 @@ def plot_runs(records, ax=None, time_unit="auto", show_hidden=True):
         except ConfigError:
             raise ConfigError("records", f"run {rec.name!r} has no recorded points") from None
     span = max(t[-1] for t, _, _ in curves)
+    if time_max_s is not None:
+        span = min(span, float(time_max_s))
     unit = ("min" if span > 600.0 else "s") if time_unit == "auto" else time_unit
     scale = 60.0 if unit == "min" else 1.0
     fig, ax = _new_axes(ax)
@@ -132,7 +139,8 @@ def plot_runs(records, ax=None, time_unit="auto", show_hidden=True):
     ax.set_xlim(0.0, span / scale if span > 0 else None)
     # the y range follows the visible curves and the thermal line (the measured signal, as in
     # Fig. 2b/2d); hidden curves, which start far higher after a selective saturation, clip
-    y = 100.0 * np.concatenate([v for _, v, _ in curves] + [np.asarray(thermals), [0.0]])
+    y = 100.0 * np.concatenate([v[t <= span] for t, v, _ in curves]
+                               + [np.asarray(thermals), [0.0]])
     y = y[np.isfinite(y)]
     pad = 0.06 * (y.max() - y.min()) or 0.1
     ax.set_ylim(y.min() - pad, y.max() + pad)
