@@ -152,9 +152,10 @@ def _cmd_run(args):
     for rec in records:
         r = rec.result
         det = r.stage == r.stage.max()
-        j = int(abs(r.visible[det]).argmax())
-        parts.append(f"{rec.name}: peak visible {100 * r.visible[det][j]:+.3f} % at "
-                     f"{r.t_s[det][j] - r.t_s[det][0]:.4g} s")
+        t, v = r.t_s[det] - r.t_s[det][0], r.visible[det]
+        hi, lo = int(v.argmax()), int(v.argmin())
+        parts.append(f"{rec.name}: visible max {100 * v[hi]:+.3f} % at {t[hi]:.4g} s, "
+                     f"min {100 * v[lo]:+.3f} % at {t[lo]:.4g} s")
     skipped = f" ({len(done)} already there)" if done else ""
     print(f"wrote {output}: {len(records)} run(s){skipped} in {time.perf_counter() - tick:.1f} s; "
           + "; ".join(parts))

@@ -46,7 +46,7 @@ def write(tmp_path, text, name="r.toml"):
 def test_run_and_plot_continuum(tmp_path, capsys):
     out = tmp_path / "res.h5"
     assert main(["run", write(tmp_path, BASE), "-o", str(out)]) == 0
-    assert "peak visible" in capsys.readouterr().out
+    assert "visible max" in capsys.readouterr().out
     with h5py.File(out) as f:
         g = f["runs/t"]
         assert g["visible"].shape == (1 + 1 + 32,)  # prepare end, gate end, 32 reads
