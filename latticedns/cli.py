@@ -182,7 +182,8 @@ def _plot_campaign(args, output):
         raise ConfigError("result", f"{args.result} has no finished runs to plot")
     for path in paths:  # every output refused before anything is drawn or written
         check_output_path(path, args.force)
-    for path, (_, fig) in zip(paths, sweep_figures(store, time_unit=args.time_unit)):
+    figures = sweep_figures(store, time_unit=args.time_unit, time_max_s=args.time_max)
+    for path, (_, fig) in zip(paths, figures):
         _save_atomically(fig, path)
     print(f"wrote {', '.join(paths)}")
     return 0
@@ -193,8 +194,6 @@ def _cmd_plot(args):
 
     output = args.output or os.path.splitext(args.result)[0] + ".png"
     if is_campaign_store(args.result):
-        if args.time_max is not None:
-            raise ConfigError("--time-max", "applies to result files, not campaign stores")
         return _plot_campaign(args, output)
     from .plotting import plot_runs
     from .store import read_runs
@@ -290,7 +289,7 @@ def build_parser():
                                              "-AXIS/-VARIANT + .png")
     plot.add_argument("--time-unit", choices=("auto", "s", "min"), default="auto")
     plot.add_argument("--time-max", type=float, metavar="SECONDS",
-                      help="draw only the first SECONDS of the detection (result files)")
+                      help="draw only the first SECONDS of each detection")
     plot.add_argument("--force", action="store_true", help="overwrite an existing output")
     plot.set_defaults(func=_cmd_plot)
     camp = sub.add_parser("campaign", help="sweeps of a run file into one HDF5 store")

@@ -88,6 +88,13 @@ def test_plot_one_sweep_one_png(stores, tmp_path, capsys):
     assert main(["plot", stores["single"], "-o", str(png)]) == 2  # no overwrite
     assert "--force" in capsys.readouterr().err
     assert main(["plot", stores["single"], "-o", str(png), "--force"]) == 0
+    # --time-max: the first seconds of each detection only
+    ((_, early),) = sweep_figures(s, time_max_s=t[3])
+    np.testing.assert_array_equal(early.axes[0].lines[0].get_xdata(), t[:4])
+    assert main(["plot", stores["single"], "-o", str(png), "--force", "--time-max",
+                 str(t[3])]) == 0
+    assert main(["plot", stores["single"], "-o", str(png), "--force", "--time-max", "0"]) == 2
+    assert "time_max_s" in capsys.readouterr().err
 
 
 def test_plot_several_sweeps_one_file_each(stores, tmp_path, capsys):

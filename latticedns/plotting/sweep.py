@@ -141,7 +141,7 @@ def _first_runs(store, key, where, variant):
     return out
 
 
-def sweep_figures(store, time_unit="auto"):
+def sweep_figures(store, time_unit="auto", time_max_s=None):
     """One figure per sweep of a campaign store.
 
     One axis (or ``mode = "zip"``): one figure per variant, one curve per point.  Several
@@ -152,6 +152,8 @@ def sweep_figures(store, time_unit="auto"):
     ----------
     store : CampaignStore
     time_unit : {"auto", "min", "s"}
+    time_max_s : float, optional
+        Draw only the first ``time_max_s`` seconds of each detection (> 0).
 
     Returns
     -------
@@ -159,6 +161,8 @@ def sweep_figures(store, time_unit="auto"):
         Name parts (the axis' last key component if several axes, the variant if several
         variants; empty for a single figure) and the figure, for sweeps with finished runs.
     """
+    if time_max_s is not None and not (np.isfinite(time_max_s) and time_max_s > 0):
+        raise ConfigError("time_max_s", f"must be > 0 s, got {time_max_s!r}")
     figures = []
     points = store.points
     for parts, key, variant, panels in _sweeps(store):
@@ -170,8 +174,10 @@ def sweep_figures(store, time_unit="auto"):
             if not data:
                 continue
             first = _first_runs(store, key, where, variant)
-            curves = [(_label(points[v] if key == "point" else {key: v}, store.keys), t, y)
-                      for v, (t, y) in data.items()]
+            keep = {v: np.ones(len(t), bool) if time_max_s is None else t <= time_max_s
+                    for v, (t, _) in data.items()}
+            curves = [(_label(points[v] if key == "point" else {key: v}, store.keys),
+                       t[keep[v]], np.atleast_2d(y)[:, keep[v]]) for v, (t, y) in data.items()]
             thermal = [thermal_polarization(store.run_parameters(first[v])) for v in data]
             drawn.append((title, curves, thermal))
         import matplotlib
