@@ -77,6 +77,9 @@ class DiffusionConditions:
         Flip-flop rate expression: "exact" (Eq. 9), "slow" (Eq. 10), "fast" (Eq. 11).
     include_gamma1 : bool
         Add Gamma_1 of both nuclei (Eq. 6) to Gamma_2 (True, as in the paper).
+    relaxation_tau_c_us : float or None
+        Correlation time in microseconds of the electron noise that Eq. 6 samples (None:
+        ``tau_c_us``, the paper; see :class:`latticedns.conditions.ElectronCondition`).
     hidden_coupling_kHz : float
         Electron-proton coupling |A_z|/(2 pi) in kHz defining r_h (100).
     splitting_factor : float
@@ -101,6 +104,7 @@ class DiffusionConditions:
     hidden_coupling_kHz: float = 100.0
     splitting_factor: float = 0.5
     lineshape: str = "lorentzian"
+    relaxation_tau_c_us: float | None = None
 
     def __post_init__(self):
         for key in ("a_nm", "gamma2_II_kHz", "tau_c_us", "b0_T", "temperature_K",
@@ -108,6 +112,9 @@ class DiffusionConditions:
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
                 raise ConfigError(key, f"must be a finite number > 0, got {value!r}")
+        r = self.relaxation_tau_c_us
+        if r is not None and not (np.isfinite(r) and r > 0):
+            raise ConfigError("relaxation_tau_c_us", f"must be a finite number > 0, got {r!r}")
         try:
             orientation_factor(self.averaging)
         except ValueError as exc:
@@ -123,6 +130,13 @@ class DiffusionConditions:
     def gamma_c(self):
         """Electron decorrelation rate Gamma_c = 1/tau_c in s^-1."""
         return 1e6 / self.tau_c_us
+
+    @property
+    def gamma_c_relaxation(self):
+        """Decorrelation rate in s^-1 used in Eq. 6 (``1/relaxation_tau_c_us``, else Gamma_c)."""
+        if self.relaxation_tau_c_us is None:
+            return self.gamma_c
+        return 1e6 / self.relaxation_tau_c_us
 
     @property
     def gamma2_II(self):
@@ -177,7 +191,7 @@ def pair_rate(r_nm, pbar, conditions=None, **overrides):
     if c.include_gamma1:
         for r in (r1, r2):
             gamma_l = gamma_l + paramagnetic_relaxation_rate(
-                averaged_hyperfine_pseudosecular_sq(r), p, c.gamma_c, c.omega_0)
+                averaged_hyperfine_pseudosecular_sq(r), p, c.gamma_c_relaxation, c.omega_0)
     if c.lineshape == "lorentzian":
         return flipflop_rate(d12, delta, p, c.gamma_c, gamma_l + c.gamma2_II, limit=c.limit)
     return flipflop_rate_lineshape(d12, delta, p, c.gamma_c, gamma_l, c.gamma2_II, c.lineshape)

@@ -55,6 +55,24 @@ def test_coefficients_come_from_the_core_functions(model):
                            diffusion_coefficient(r, 0.3, dc))
 
 
+def test_eq6_correlation_time_follows_the_condition(model):
+    """Eq. 6 at 1/T1e (the default calibration) in R(r) and in the line width of D(r)."""
+    r = np.linspace(0.3, 2.0, 7)
+    cond = ElectronCondition(pbar=0.5, tau_c_us=0.5, relaxation_tau_c_us=1e6)  # T1e = 1 s
+    dc = DiffusionConditions(tau_c_us=0.5, relaxation_tau_c_us=1e6,
+                             lineshape=model.params.lineshape)
+    assert dc.gamma_c_relaxation == 1.0 and dc.gamma_c == 2e6
+    g1 = paramagnetic_relaxation_rate(averaged_hyperfine_pseudosecular_sq(r), 0.5, 1.0, dc.omega_0)
+    np.testing.assert_array_equal(model.relaxation(cond, r), 2 * g1 + 1.0 / model.params.t1_bulk_s)
+    np.testing.assert_array_equal(model.diffusion(cond, r), diffusion_coefficient(r, 0.5, dc))
+    # the flip-flop Gamma_c in Eq. 6 (the paper) relaxes ~1e6 times faster
+    paper = model.relaxation(ElectronCondition(pbar=0.5, tau_c_us=0.5), r) - 1.0 / model.params.t1_bulk_s
+    w2 = dc.omega_0 ** 2
+    np.testing.assert_allclose(paper / (2 * g1), 2e6 * (1 + w2) / (4e12 + w2), rtol=1e-12)
+    with pytest.raises(ConfigError, match="relaxation_tau_c_us"):
+        DiffusionConditions(relaxation_tau_c_us=0.0)
+
+
 def test_steady_state_without_dnp_is_thermal(model):
     p_th = model.params.proton_thermal
     sysm = model.system(ElectronCondition(pbar=0.5))

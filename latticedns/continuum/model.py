@@ -24,8 +24,6 @@ True
 [1.0, 1.0]
 """
 
-from dataclasses import replace
-
 import numpy as np
 
 from ..couplings import averaged_hyperfine_pseudosecular_sq
@@ -87,24 +85,18 @@ class ContinuumModel:
 
     # --- coefficients ---------------------------------------------------------
     def diffusion(self, condition, r_nm):
-        """D(r) in nm^2/s for a condition (Fig. 3 model, tau_c from the condition).
+        """D(r) in nm^2/s for a condition (Fig. 3 model, both correlation times from it)."""
+        return diffusion_coefficient(r_nm, condition.pbar, self._conditions(condition))
 
-        The Gamma_1 terms of the line width use Eq. 6 only when the condition samples the
-        flip-flop tau_c at omega_0 (``relaxation_tau_c_us`` None, the paper); with a
-        separate (electron T1) correlation time they are below 1e-4 s^-1 even at r_in,
-        1e-9 of Gamma_2^(II), and are dropped.
-        """
-        dc = self.params.diffusion_conditions(condition.tau_c_us)
-        if condition.relaxation_tau_c_us is not None:
-            dc = replace(dc, include_gamma1=False)
-        return diffusion_coefficient(r_nm, condition.pbar, dc)
+    def _conditions(self, condition):
+        return self.params.diffusion_conditions(condition.tau_c_us,
+                                                condition.relaxation_tau_c_us)
 
     def relaxation(self, condition, r_nm):
         """``R(r) = 2 Gamma_1(r) + 1/T1_bulk`` in s^-1 (Eq. 6, isotropic <A+ A->)."""
-        dc = self.params.diffusion_conditions(condition.tau_c_us)
+        dc = self._conditions(condition)
         g1 = paramagnetic_relaxation_rate(averaged_hyperfine_pseudosecular_sq(r_nm),
-                                          condition.pbar, condition.gamma_c_relaxation,
-                                          dc.omega_0)
+                                          condition.pbar, dc.gamma_c_relaxation, dc.omega_0)
         return 2.0 * g1 + 1.0 / self.params.t1_bulk_s
 
     def dnp_rates(self, condition, r_nm):

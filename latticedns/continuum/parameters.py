@@ -158,10 +158,11 @@ class ContinuumParameters:
         """Thermal electron polarization (0.99926 at 7.05 T, 1.2 K)."""
         return float(boltzmann_polarization(GAMMA_E, self.b0_T, self.temperature_K))
 
-    def diffusion_conditions(self, tau_c_us=0.5):
-        """The :class:`DiffusionConditions` of D(r) for an electron correlation time."""
+    def diffusion_conditions(self, tau_c_us=0.5, relaxation_tau_c_us=None):
+        """The :class:`DiffusionConditions` of D(r) for the electron correlation times (us)."""
         return DiffusionConditions(
             a_nm=self.a_nm, gamma2_II_kHz=self.gamma2_II_kHz, tau_c_us=tau_c_us,
+            relaxation_tau_c_us=relaxation_tau_c_us,
             b0_T=self.b0_T, temperature_K=self.temperature_K, radical_mM=self.radical_mM,
             averaging=self.averaging, limit=self.limit,
             splitting_factor=self.splitting_factor, lineshape=self.lineshape)
