@@ -68,20 +68,16 @@ def _cmd_bench(args):
 class _Progress:
     """One self-overwriting status line on a terminal (nothing when not a terminal)."""
 
-    def __init__(self, n_runs, stream=sys.stderr):
-        self.n_runs, self.stream = n_runs, stream
+    def __init__(self, names, stream=sys.stderr):
+        self.names, self.stream = list(names), stream
         self.enabled = stream.isatty()
-        self.run, self.name = 0, ""
 
-    def start(self, k, name):
-        self.run, self.name = k, name
-
-    def __call__(self, stage, n_stages, fraction, elapsed):
+    def __call__(self, run, stage, n_stages, fraction, elapsed):
         if not self.enabled:
             return
         done = (stage + fraction) / n_stages
         left = elapsed * (1 - done) / done if done > 0 else float("nan")
-        self.stream.write(f"\r[{self.run + 1}/{self.n_runs} {self.name}] stage {stage + 1}/{n_stages} "
+        self.stream.write(f"\r[{run + 1}/{len(self.names)} {self.names[run]}] stage {stage + 1}/{n_stages} "
                           f"{100 * done:5.1f}%  {elapsed:6.1f} s elapsed, ~{left:6.1f} s left   ")
         self.stream.flush()
 
@@ -109,7 +105,7 @@ def _finished_runs(output, specs):
 def _cmd_run(args):
     import time
 
-    from .experiment import execute_run, load_run_file
+    from .experiment import execute_runs, load_run_file
     from .store import append_run, write_runs
 
     specs = load_run_file(args.runfile)
@@ -128,12 +124,11 @@ def _cmd_run(args):
         check_output_path(output, args.force)
     tick = time.perf_counter()
     todo = [spec for spec in specs if spec.name not in done]
-    progress = _Progress(len(todo))
+    progress = _Progress(spec.name for spec in todo)
     records, written = [], bool(done)
     try:
-        for k, spec in enumerate(todo):
-            progress.start(k, spec.name)
-            rec = execute_run(spec, progress=progress)
+        # runs that differ only in their stages share the model and their common first stages
+        for _, rec in execute_runs(todo, progress=progress):
             # each finished run is in the file at once: an interruption loses only the current one
             if written:
                 append_run(output, rec)

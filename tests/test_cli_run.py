@@ -175,27 +175,29 @@ set = { "stage.prepare.power_mW" = 60.0 }
 def test_interrupted_run_keeps_finished_runs_and_resumes(tmp_path, capsys, monkeypatch):
     import latticedns.experiment as experiment
     from latticedns.store import read_runs
-    real, calls = experiment.execute_run, []
+    real, done = experiment.execute_runs, []
 
-    def interrupt_second(spec, progress=None):
-        calls.append(spec.name)
-        if spec.name == "b":
-            raise KeyboardInterrupt
-        return real(spec, progress)
+    def interrupted_after(n):
+        def execute_runs(specs, progress=None):
+            for index, rec in real(specs, progress):
+                if len(done) == n:
+                    raise KeyboardInterrupt
+                done.append(rec.name)
+                yield index, rec
+        return execute_runs
 
     run, out = write(tmp_path, TWO), tmp_path / "res.h5"
-    monkeypatch.setattr(experiment, "execute_run", interrupt_second)
+    monkeypatch.setattr(experiment, "execute_runs", interrupted_after(1))
     assert main(["run", run, "-o", str(out)]) == 130
     assert "1 of 2 run(s) are in" in capsys.readouterr().err
     first = read_runs(out)
     assert [r.name for r in first] == ["a"]
     # a plain rerun still refuses to overwrite; --resume runs only the missing one
     assert main(["run", run, "-o", str(out)]) == 2
-    monkeypatch.setattr(experiment, "execute_run", lambda spec, progress=None: (
-        calls.append(spec.name), real(spec, progress))[1])
-    calls.clear()
+    monkeypatch.setattr(experiment, "execute_runs", interrupted_after(-1))
+    done.clear()
     assert main(["run", run, "-o", str(out), "--resume"]) == 0
-    assert calls == ["b"] and "(1 already there)" in capsys.readouterr().out
+    assert done == ["b"] and "(1 already there)" in capsys.readouterr().out
     runs = read_runs(out)
     assert [r.name for r in runs] == ["a", "b"]
     np.testing.assert_array_equal(runs[0].result.visible, first[0].result.visible)
@@ -247,3 +249,24 @@ def test_bundled_run_file_switches_to_the_continuum_with_run_model_alone():
     set_dotted(doc, "physics.cutof_nm", 1.0)  # a typo is still refused
     with pytest.raises(ConfigError, match="physics.cutof_nm"):
         parse_run_document(doc, RUNS)
+
+
+def test_execute_runs_shares_the_model_and_matches_single_runs(tmp_path):
+    from latticedns.experiment import execute_run, execute_runs, load_run_file
+    text = TWO + '''
+[[variant]]
+name = "c"
+set = { "physics.t1_bulk_s" = 1800.0 }
+[[variant]]
+name = "d"
+set = { "stage.prepare.power_mW" = 60.0, "stage.4.n_pulses" = 16 }
+'''
+    specs = load_run_file(write(tmp_path, text))
+    out = list(execute_runs(specs))
+    # a, b, d share a model (their stages differ); c changes the physics: its own group
+    assert [i for i, _ in out] == [0, 1, 3, 2]
+    for index, rec in out:
+        alone = execute_run(specs[index])
+        assert rec.name == alone.name and rec.parameters == alone.parameters
+        for key in ("t_s", "visible", "hidden", "p_final"):
+            np.testing.assert_array_equal(getattr(rec.result, key), getattr(alone.result, key))

@@ -124,3 +124,25 @@ def test_visible_pool_follows_the_selective_saturation(model):
     np.testing.assert_array_equal(a.visible, b.visible)
     with pytest.raises(ValueError, match="visible_pool"):
         run_protocol(model, stages, visible_pool="now")
+
+
+@pytest.mark.parametrize("method", ["dense", "krylov"])
+def test_shared_prefixes_give_the_same_results_bit_for_bit(model, method):
+    from latticedns.protocol import iter_protocols
+    lists = [hypres(+1, detect_power=w, n=16, interval=0.025) for w in (0.0, 60.0, 118.0)]
+    lists += [hypres(-1, n=8), hypres(+1, n=8), hypres(+1, detect_power=60.0, n=16, interval=0.025)]
+    kw = dict(method=method, rtol=1e-8, profile_times_s=(300.0, 650.0))
+    calls = []
+    shared = list(iter_protocols(model, lists, progress=lambda i, k, *a: calls.append((i, k)),
+                                 **kw))
+    for stages, res in zip(lists, shared):
+        alone = run_protocol(model, stages, **kw)
+        for key in ("t_s", "visible", "hidden", "stage", "profile_t_s", "profiles", "p_final"):
+            np.testing.assert_array_equal(getattr(res, key), getattr(alone, key), err_msg=key)
+        assert len(res.cost["stage_seconds"]) == len(stages)
+    # only the detection of the 2nd and 3rd lists is computed; the 4th shares the saturation;
+    # the 5th differs from the 1st only in its detection; the 6th repeats the 2nd entirely
+    started = sorted({(i, k) for i, k in calls})
+    assert [k for i, k in started if i == 1] == [4] and [k for i, k in started if i == 2] == [4]
+    assert [k for i, k in started if i == 3] == [1, 2, 3, 4]
+    assert [k for i, k in started if i == 4] == [4] and [k for i, k in started if i == 5] == [4]

@@ -1,5 +1,6 @@
 """Execute a resolved run: build the model, drive the protocol, collect a record."""
 
+import json
 import time
 from dataclasses import asdict
 
@@ -8,9 +9,9 @@ import numpy as np
 from ..continuum import ContinuumModel
 from ..lattice import generate_sample
 from ..lattice.model import LatticeModel
-from ..protocol import STAGE_TYPES, run_protocol
+from ..protocol import STAGE_TYPES, iter_protocols, run_protocol
 
-__all__ = ["build_model", "parameters_of", "execute_run"]
+__all__ = ["build_model", "parameters_of", "execute_run", "execute_runs"]
 
 _STAGE_NAMES = {cls: name for name, cls in STAGE_TYPES.items()}
 
@@ -47,6 +48,68 @@ def parameters_of(spec):
     })
 
 
+def _protocol_options(run):
+    return dict(bandwidth_kHz=run["bandwidth_kHz"], profile_edges_nm=run["profile_edges_nm"],
+                profile_times_s=run["profile_times_s"], method=run["method"], rtol=run["rtol"],
+                visible_pool=run["visible_pool"])
+
+
+def _positions(sample):
+    if sample is None:
+        return None
+    return {"protons_nm": sample.protons_nm, "radicals_nm": sample.radicals_nm,
+            "box_nm": sample.box_nm}
+
+
+def _model_key(spec):
+    """Runs with equal keys share the model and the protocol options (all but the stages)."""
+    params = parameters_of(spec)
+    del params["stage"]
+    params["run"].pop("name", None)
+    return json.dumps(params, sort_keys=True)
+
+
+def execute_runs(specs, progress=None):
+    """Simulate several runs, sharing what they have in common.
+
+    Runs whose parameters differ only in their stages (the variants of a power series, say)
+    share one model and go through :func:`latticedns.protocol.iter_protocols`, so the
+    stages they begin with in common (the preparation) are computed once; each record is
+    the one :func:`execute_run` gives, bit for bit.
+
+    Parameters
+    ----------
+    specs : sequence of RunSpec
+    progress : callable, optional
+        ``progress(spec_index, stage_index, n_stages, fraction, elapsed_s)``.
+
+    Yields
+    ------
+    (int, latticedns.store.RunRecord)
+        The index of the spec in ``specs`` and its record: runs that share a model come
+        together, in the order of the first of them; in ``specs`` order within a group.
+    """
+    from ..store import RunRecord
+
+    groups = {}
+    for index, spec in enumerate(specs):
+        groups.setdefault(_model_key(spec), []).append(index)
+    for members in groups.values():
+        tick = time.perf_counter()
+        first = specs[members[0]]
+        model, sample = build_model(first)
+        report = None if progress is None else (
+            lambda i, *a, members=members: progress(members[i], *a))
+        results = iter_protocols(model, [specs[i].stages for i in members], first.calibration,
+                                 progress=report, **_protocol_options(first.run))
+        for index, result in zip(members, results):
+            spec = specs[index]
+            yield index, RunRecord(name=spec.name, parameters=parameters_of(spec),
+                                   seed=spec.sample.seed, model=spec.model, result=result,
+                                   sample=_positions(sample), wall_s=time.perf_counter() - tick)
+            tick = time.perf_counter()
+
+
 def execute_run(spec, progress=None):
     """Simulate one run.
 
@@ -64,16 +127,8 @@ def execute_run(spec, progress=None):
 
     tick = time.perf_counter()
     model, sample = build_model(spec)
-    run = spec.run
-    result = run_protocol(
-        model, spec.stages, spec.calibration, bandwidth_kHz=run["bandwidth_kHz"],
-        profile_edges_nm=run["profile_edges_nm"], profile_times_s=run["profile_times_s"],
-        method=run["method"], rtol=run["rtol"], visible_pool=run["visible_pool"],
-        progress=progress)
-    positions = None
-    if sample is not None:
-        positions = {"protons_nm": sample.protons_nm, "radicals_nm": sample.radicals_nm,
-                     "box_nm": sample.box_nm}
+    result = run_protocol(model, spec.stages, spec.calibration, progress=progress,
+                          **_protocol_options(spec.run))
     return RunRecord(name=spec.name, parameters=parameters_of(spec), seed=spec.sample.seed,
-                     model=spec.model, result=result, sample=positions,
+                     model=spec.model, result=result, sample=_positions(sample),
                      wall_s=time.perf_counter() - tick)

@@ -26,6 +26,7 @@ shifts and moves hyperpolarized protons into the visible set at once.  Before an
 saturation (or after a full one) both use the stage's Pbar.
 """
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -94,6 +95,12 @@ class _Recorder:
         self.prof_t.append(t)
         self.prof.append(self.profile_w @ p)
 
+    def fork(self):
+        twin = copy.copy(self)
+        twin.t, twin.obs, twin.stage = list(self.t), list(self.obs), list(self.stage)
+        twin.prof_t, twin.prof = list(self.prof_t), list(self.prof)
+        return twin
+
     def due(self, t0, t1):
         """Profile times in [t0, t1)."""
         pt = self.profile_times
@@ -119,6 +126,108 @@ def _with_pulse_loss(model, condition, mask, rate, method, rtol):
     d = sp.diags(mask.astype(float))
     loss = rate * (d if system.mass is None else d @ sp.csr_matrix(system.mass) @ d)
     return Propagator(system.operator - loss, system.source, system.mass, method=method, rtol=rtol)
+
+
+class _Run:
+    """Everything a protocol carries from one stage to the next (forkable at a stage end)."""
+
+    def __init__(self, p, rec):
+        self.p, self.rec, self.t0, self.mw_now = p, rec, 0.0, OFF
+        self.pool_pbar = None  # Pbar of the last selective saturation, when it fixes the pool
+        self.cache = {}
+        self.cost = {"stage_seconds": [], "n_factorizations": 0, "n_solves": 0}
+
+    def fork(self):
+        """An independent copy; propagators are shared (they are deterministic)."""
+        twin = copy.copy(self)
+        twin.p, twin.rec, twin.cache = self.p.copy(), self.rec.fork(), dict(self.cache)
+        twin.cost = copy.deepcopy(self.cost)
+        return twin
+
+
+class _Protocol:
+    """Settings of :func:`run_protocol` and the stage step shared by every run of them."""
+
+    def __init__(self, model, calibration=None, *, bandwidth_kHz=200.0, profile_edges_nm=None,
+                 profile_times_s=(), method="auto", rtol=1e-8, pulse_model="auto",
+                 visible_pool="saturated"):
+        if visible_pool not in VISIBLE_POOLS:
+            raise ValueError(f"visible_pool must be one of {VISIBLE_POOLS}, got {visible_pool!r}")
+        self.model, self.cal = model, calibration or MicrowaveCalibration()
+        self.method = auto_method(model.n) if method == "auto" else method
+        if pulse_model == "auto":
+            pulse_model = "discrete" if self.method == "dense" and model.mass is None \
+                else "continuous"
+        self.pulse_model, self.rtol, self.visible_pool = pulse_model, rtol, visible_pool
+        self.bandwidth_kHz = bandwidth_kHz
+        self.edges = np.arange(0.3, 3.01, 0.1) if profile_edges_nm is None else profile_edges_nm
+        self.profile_times_s = profile_times_s
+
+    def start(self, p0=None):
+        model = self.model
+        p = np.full(model.n, model.params.proton_thermal) if p0 is None else np.array(p0, float)
+        return _Run(p, _Recorder(model, self.edges, self.profile_times_s))
+
+    def step(self, run, k, stage, report):
+        """Apply stage ``k`` to ``run`` in place."""
+        model, cal, tick = self.model, self.cal, time.perf_counter()
+        if isinstance(stage, Saturate):
+            run.p = run.p * stage.residual
+            run.pool_pbar = None
+        elif isinstance(stage, SelectiveSaturate):
+            pbar_now = cal.condition(run.mw_now).pbar
+            mask = model.saturation_mask(pbar_now, stage.bandwidth_kHz)
+            run.p = np.where(mask, run.p * stage.residual, run.p)
+            run.pool_pbar = pbar_now if self.visible_pool == "saturated" else None
+        elif isinstance(stage, (Microwave, Delay)):
+            cond = cal.condition(stage.microwave)
+            prop = _propagator(run.cache, model, cond, self.method, self.rtol)
+            times = np.linspace(0.0, stage.duration_s, stage.n_outputs + 1)[1:] \
+                if stage.n_outputs else np.array([stage.duration_s])
+            prof_at = run.rec.due(run.t0, run.t0 + stage.duration_s) - run.t0
+            obs_pbar = cond.pbar if run.pool_pbar is None else run.pool_pbar
+            res = prop.sample(run.p, times, model.observable_weights(obs_pbar, self.bandwidth_kHz),
+                              states_at=prof_at if len(prof_at) else None)
+            _count(run.cost, res)
+            for tp, state in zip(prof_at, res.states if len(prof_at) else []):
+                run.rec.profile(run.t0 + tp, state)
+            run.rec.add(run.t0 + times, res.signals, k)
+            run.p = res.p_final
+            run.mw_now = stage.microwave
+        elif isinstance(stage, Detect):
+            run.p = _detect(stage, model, cal, run.p, run.t0, k, run.rec, run.cache, run.cost,
+                            self.method, self.rtol, self.pulse_model, run.pool_pbar, report)
+            run.mw_now = stage.microwave
+        else:
+            raise TypeError(f"unknown stage type {type(stage).__name__}")
+        run.t0 += stage.duration_s
+        run.cost["stage_seconds"].append(time.perf_counter() - tick)
+
+    def result(self, run):
+        rec, edges = run.rec, np.asarray(self.edges, float)
+        if run.t0 in rec.profile_times:
+            rec.profile(run.t0, run.p)
+        obs = np.concatenate(rec.obs) if rec.obs else np.zeros((0, 2))
+        return ProtocolResult(
+            t_s=np.concatenate(rec.t) if rec.t else np.zeros(0), visible=obs[:, 0],
+            hidden=obs[:, 1], stage=np.concatenate(rec.stage) if rec.stage else np.zeros(0, int),
+            profile_t_s=np.array(rec.prof_t), profile_edges_nm=edges,
+            profiles=np.array(rec.prof).reshape(len(rec.prof_t), len(edges) - 1),
+            p_final=run.p, cost=run.cost)
+
+
+def _run_stages(protocol, run, stages, first, progress):
+    start = time.perf_counter()
+
+    def report(k, frac):
+        if progress is not None:
+            progress(k, len(stages), frac, time.perf_counter() - start)
+
+    for k in range(first, len(stages)):
+        report(k, 0.0)
+        protocol.step(run, k, stages[k], lambda frac, k=k: report(k, frac))
+        report(k, 1.0)
+        yield k
 
 
 def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profile_edges_nm=None,
@@ -157,69 +266,14 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
     -------
     ProtocolResult
     """
-    cal = calibration or MicrowaveCalibration()
-    if visible_pool not in VISIBLE_POOLS:
-        raise ValueError(f"visible_pool must be one of {VISIBLE_POOLS}, got {visible_pool!r}")
-    if method == "auto":
-        method = auto_method(model.n)
-    if pulse_model == "auto":
-        pulse_model = "discrete" if method == "dense" and model.mass is None else "continuous"
-    edges = np.arange(0.3, 3.01, 0.1) if profile_edges_nm is None else profile_edges_nm
-    rec = _Recorder(model, edges, profile_times_s)
-    thermal = model.params.proton_thermal
-    p = np.full(model.n, thermal) if p0 is None else np.array(p0, float)
-    cache, cost = {}, {"stage_seconds": [], "n_factorizations": 0, "n_solves": 0}
-    t0, mw_now, start = 0.0, OFF, time.perf_counter()
-    pool_pbar = None  # Pbar of the last selective saturation, when it fixes the visible pool
-
-    def report(k, frac):
-        if progress is not None:
-            progress(k, len(stages), frac, time.perf_counter() - start)
-
-    for k, stage in enumerate(stages):
-        tick = time.perf_counter()
-        report(k, 0.0)
-        if isinstance(stage, Saturate):
-            p = p * stage.residual
-            pool_pbar = None
-        elif isinstance(stage, SelectiveSaturate):
-            pbar_now = cal.condition(mw_now).pbar
-            mask = model.saturation_mask(pbar_now, stage.bandwidth_kHz)
-            p = np.where(mask, p * stage.residual, p)
-            pool_pbar = pbar_now if visible_pool == "saturated" else None
-        elif isinstance(stage, (Microwave, Delay)):
-            cond = cal.condition(stage.microwave)
-            prop = _propagator(cache, model, cond, method, rtol)
-            times = np.linspace(0.0, stage.duration_s, stage.n_outputs + 1)[1:] if stage.n_outputs \
-                else np.array([stage.duration_s])
-            prof_at = rec.due(t0, t0 + stage.duration_s) - t0
-            obs_pbar = cond.pbar if pool_pbar is None else pool_pbar
-            res = prop.sample(p, times, model.observable_weights(obs_pbar, bandwidth_kHz),
-                              states_at=prof_at if len(prof_at) else None)
-            _count(cost, res)
-            for tp, state in zip(prof_at, res.states if len(prof_at) else []):
-                rec.profile(t0 + tp, state)
-            rec.add(t0 + times, res.signals, k)
-            p = res.p_final
-            mw_now = stage.microwave
-        elif isinstance(stage, Detect):
-            p = _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_model,
-                        pool_pbar, lambda frac: report(k, frac))
-            mw_now = stage.microwave
-        else:
-            raise TypeError(f"unknown stage type {type(stage).__name__}")
-        t0 += stage.duration_s
-        cost["stage_seconds"].append(time.perf_counter() - tick)
-        report(k, 1.0)
-    if t0 in rec.profile_times:
-        rec.profile(t0, p)
-    obs = np.concatenate(rec.obs) if rec.obs else np.zeros((0, 2))
-    return ProtocolResult(
-        t_s=np.concatenate(rec.t) if rec.t else np.zeros(0), visible=obs[:, 0], hidden=obs[:, 1],
-        stage=np.concatenate(rec.stage) if rec.stage else np.zeros(0, int),
-        profile_t_s=np.array(rec.prof_t), profile_edges_nm=np.asarray(edges, float),
-        profiles=np.array(rec.prof).reshape(len(rec.prof_t), len(edges) - 1),
-        p_final=p, cost=cost)
+    protocol = _Protocol(model, calibration, bandwidth_kHz=bandwidth_kHz,
+                         profile_edges_nm=profile_edges_nm, profile_times_s=profile_times_s,
+                         method=method, rtol=rtol, pulse_model=pulse_model,
+                         visible_pool=visible_pool)
+    run = protocol.start(p0)
+    for _ in _run_stages(protocol, run, list(stages), 0, progress):
+        pass
+    return protocol.result(run)
 
 
 def _count(cost, res):
