@@ -8,7 +8,22 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["check_positive", "check_polarization", "check_finite"]
+__all__ = ["check_positive", "check_polarization", "check_finite", "check_choice"]
+
+
+def check_choice(name, value, choices):
+    """Return ``value`` if it is one of ``choices``, else raise ``ConfigError`` listing them.
+
+    Sequences are listed in their order, other collections (sets, dicts) sorted.
+    """
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable value against a set or dict
+        ok = False
+    if not ok:
+        shown = list(choices) if isinstance(choices, (list, tuple)) else sorted(choices)
+        raise ConfigError(name, f"must be one of {shown}, got {value!r}")
+    return value
 
 
 def check_finite(name, value):

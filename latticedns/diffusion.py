@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ._args import check_polarization, check_positive
+from ._args import check_choice, check_polarization, check_positive
 from .constants import (
     GAMMA_E,
     GAMMA_H,
@@ -119,8 +119,7 @@ class DiffusionConditions:
             orientation_factor(self.averaging)
         except ValueError as exc:
             raise ConfigError("averaging", str(exc).split(": ", 1)[1]) from None
-        if self.limit not in LIMITS:
-            raise ConfigError("limit", f"must be one of {sorted(LIMITS)}, got {self.limit!r}")
+        check_choice("limit", self.limit, LIMITS)
         check_lineshape(self.lineshape)
         if self.lineshape != "lorentzian" and self.limit != "exact":
             raise ConfigError("limit", f"the {self.lineshape} line needs limit = 'exact', got "

@@ -37,7 +37,7 @@ True
 import numpy as np
 from scipy.special import wofz
 
-from ._args import check_finite, check_polarization, check_positive
+from ._args import check_choice, check_finite, check_polarization, check_positive
 from .errors import ConfigError
 from .rates import flipflop_rate_exact
 
@@ -59,9 +59,7 @@ _ASYMPTOTIC = 1e3
 
 def check_lineshape(lineshape):
     """Return ``lineshape`` if it is one of :data:`LINESHAPES`, else raise ``ConfigError``."""
-    if lineshape not in LINESHAPES:
-        raise ConfigError("lineshape", f"must be one of {list(LINESHAPES)}, got {lineshape!r}")
-    return lineshape
+    return check_choice("lineshape", lineshape, LINESHAPES)
 
 
 def gaussian_sigma(hwhm):

@@ -159,3 +159,13 @@ def test_bad_relaxation_arguments():
         paramagnetic_relaxation_rate(-1.0, 0.5, 1e6, 1e9)
     with pytest.raises(ValueError, match="tau_cn_s"):
         zero_quantum_rate_from_neighbours([1.0], [2.0], -1.0)
+
+
+def test_check_choice_names_the_key_and_the_choices():
+    from latticedns._args import check_choice
+    from latticedns.errors import ConfigError
+    assert check_choice("limit", "exact", ("exact", "slow")) == "exact"
+    with pytest.raises(ConfigError, match=r"^limit: must be one of \['exact', 'slow'\], got 'fast'$"):
+        check_choice("limit", "fast", ("exact", "slow"))
+    with pytest.raises(ConfigError, match=r"one of \['a', 'b'\], got \['a'\]"):
+        check_choice("k", ["a"], {"b", "a"})  # unhashable value, a set shown sorted

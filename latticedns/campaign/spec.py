@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, fields
 
 from ..continuum import ContinuumParameters
+from .._args import check_choice
 from ..errors import ConfigError
 from ..experiment import parse_run_document, set_dotted
 from ..experiment.config import RUN_KEYS
@@ -170,8 +171,7 @@ def _campaign_table(doc):
     c = {**CAMPAIGN_KEYS, **table}
     if not isinstance(c["base"], str):
         raise ConfigError("campaign.base", "missing: the path of the base run file")
-    if c["mode"] not in MODES:
-        raise ConfigError("campaign.mode", f"must be one of {MODES}, got {c['mode']!r}")
+    check_choice("campaign.mode", c["mode"], MODES)
     seeds = c["seeds"]
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError("campaign.seeds", f"must be an integer >= 1, got {seeds!r}")

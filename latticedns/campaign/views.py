@@ -8,6 +8,7 @@ xarray is optional: imported only by :func:`to_xarray`.
 import h5py
 import numpy as np
 
+from .._args import check_choice
 from ..errors import ConfigError
 from .store import _python, units_of
 
@@ -61,8 +62,7 @@ def sweep_curves(store, key=None, where=None, variant=None, name="visible", dete
         Unknown key or name; one value at several points or variants; seeds of one point
         with different time points.
     """
-    if name not in CURVE_NAMES:
-        raise ConfigError("name", f"must be one of {CURVE_NAMES}, got {name!r}")
+    check_choice("name", name, CURVE_NAMES)
     if key is None:
         if len(store.keys) != 1:
             raise ConfigError("key", f"several swept keys; give one of {', '.join(store.keys)}")

@@ -19,6 +19,7 @@ import numpy as np
 from ..constants import GAMMA_E, GAMMA_H, boltzmann_polarization
 from ..couplings import AVERAGINGS
 from ..diffusion import DiffusionConditions, mean_volume_radius_nm
+from .._args import check_choice
 from ..errors import ConfigError
 from ..rates import LIMITS
 from .boundary import BOUNDARY_AVERAGINGS
@@ -122,17 +123,10 @@ class ContinuumParameters:
                 continue
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ConfigError(key, f"must be an integer >= 1, got {v!r}")
-        if self.element not in ELEMENTS:
-            raise ConfigError("element", f"must be one of {sorted(ELEMENTS)}, got "
-                              f"{self.element!r}")
-        if self.averaging not in AVERAGINGS:
-            raise ConfigError("averaging", f"must be one of {sorted(AVERAGINGS)}, got "
-                              f"{self.averaging!r}")
-        if self.boundary_averaging not in BOUNDARY_AVERAGINGS:
-            raise ConfigError("boundary_averaging", f"must be one of "
-                              f"{list(BOUNDARY_AVERAGINGS)}, got {self.boundary_averaging!r}")
-        if self.limit not in LIMITS:
-            raise ConfigError("limit", f"must be one of {sorted(LIMITS)}, got {self.limit!r}")
+        check_choice("element", self.element, ELEMENTS)
+        check_choice("averaging", self.averaging, AVERAGINGS)
+        check_choice("boundary_averaging", self.boundary_averaging, BOUNDARY_AVERAGINGS)
+        check_choice("limit", self.limit, LIMITS)
         self.diffusion_conditions()  # lineshape and its compatibility with limit
         try:
             pbars = tuple(float(p) for p in self.boundary_pbars)

@@ -11,6 +11,7 @@ import copy
 import os
 from dataclasses import dataclass, fields
 
+from .._args import check_choice
 from ..continuum import ContinuumParameters
 from ..errors import ConfigError
 from ..lattice import SampleSpec
@@ -166,9 +167,7 @@ def _resolve(doc, base_dir):
         raise ConfigError("run.rtol", f"must be in (0, 0.1], got {rtol!r}")
     if not isinstance(run["bandwidth_kHz"], (int, float)) or run["bandwidth_kHz"] <= 0:
         raise ConfigError("run.bandwidth_kHz", f"must be > 0 kHz, got {run['bandwidth_kHz']!r}")
-    if run["visible_pool"] not in VISIBLE_POOLS:
-        raise ConfigError("run.visible_pool", f"must be one of {list(VISIBLE_POOLS)}, got "
-                          f"{run['visible_pool']!r}")
+    check_choice("run.visible_pool", run["visible_pool"], VISIBLE_POOLS)
     sample = _sample(run, base_dir, _table(doc, "sample"))
     physics_in = dict(_table(doc, "physics"))
     if run["model"] == "lattice":

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..conditions import ElectronCondition
 from ..constants import GAMMA_E, boltzmann_polarization
+from .._args import check_choice
 from ..errors import ConfigError
 
 __all__ = ["TAU_C_MODELS", "RELAXATION_TAU_C", "MicrowaveSetting", "MicrowaveCalibration"]
@@ -120,12 +121,8 @@ class MicrowaveCalibration:
     pbar_table: tuple = field(default=())
 
     def __post_init__(self):
-        if self.tau_c_model not in TAU_C_MODELS:
-            raise ConfigError("tau_c_model", f"must be one of {list(TAU_C_MODELS)}, got "
-                              f"{self.tau_c_model!r}")
-        if self.relaxation_tau_c not in RELAXATION_TAU_C:
-            raise ConfigError("relaxation_tau_c", f"must be one of {list(RELAXATION_TAU_C)}, "
-                              f"got {self.relaxation_tau_c!r}")
+        check_choice("tau_c_model", self.tau_c_model, TAU_C_MODELS)
+        check_choice("relaxation_tau_c", self.relaxation_tau_c, RELAXATION_TAU_C)
         if not 0 <= self.tau_c_pbar_ref < 1:
             raise ConfigError("tau_c_pbar_ref", f"must lie in [0, 1), got {self.tau_c_pbar_ref!r}")
         for key in ("b0_T", "temperature_K", "tau_c_us", "saturation_power_mW", "electron_t1_s"):

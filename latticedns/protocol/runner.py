@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .._args import check_choice
 from ..propagation import Propagator
 from ..propagation.propagator import auto_method
 from .microwave import OFF, MicrowaveCalibration
@@ -151,8 +152,7 @@ class _Protocol:
     def __init__(self, model, calibration=None, *, bandwidth_kHz=200.0, profile_edges_nm=None,
                  profile_times_s=(), method="auto", rtol=1e-8, pulse_model="auto",
                  visible_pool="saturated"):
-        if visible_pool not in VISIBLE_POOLS:
-            raise ValueError(f"visible_pool must be one of {VISIBLE_POOLS}, got {visible_pool!r}")
+        check_choice("visible_pool", visible_pool, VISIBLE_POOLS)
         self.model, self.cal = model, calibration or MicrowaveCalibration()
         self.method = auto_method(model.n) if method == "auto" else method
         if pulse_model == "auto":

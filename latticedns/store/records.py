@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._args import check_choice
 from ..errors import ConfigError
 from ..protocol import ProtocolResult
 
@@ -175,8 +176,7 @@ class RunRecord:
             if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
                 raise ConfigError("seed", f"must be an integer or None, got {seed!r}")
             object.__setattr__(self, "seed", int(seed))
-        if self.model not in MODELS:
-            raise ConfigError("model", f"must be one of {MODELS}, got {self.model!r}")
+        check_choice("model", self.model, MODELS)
         _check_result(self.result)
         if self.sample is not None:
             if self.model != "lattice":
