@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from latticedns.experiment import build_model, parse_run_document, set_dotted
+from latticedns.experiment import build_model, parse_run_document, protocol_options, set_dotted
 from latticedns.protocol import run_protocol
 from latticedns.tomlfile import read_toml
 
@@ -43,10 +43,11 @@ def spec_of(model, seed=1, n_radicals=20, sets=()):
     return parse_run_document(doc, RUNS)[0]
 
 
-def detected(spec):
-    model, _ = build_model(spec)
-    r = run_protocol(model, spec.stages, spec.calibration, bandwidth_kHz=spec.run["bandwidth_kHz"],
-                     method=spec.run["method"], rtol=spec.run["rtol"])
+def detected(spec, model=None):
+    """Detection times (s), visible and hidden means, and the size of ``model`` (built from
+    ``spec`` if not given)."""
+    model = build_model(spec)[0] if model is None else model
+    r = run_protocol(model, spec.stages, spec.calibration, **protocol_options(spec.run))
     det = r.stage == r.stage.max()
     return r.t_s[det] - r.t_s[det][0], r.visible[det], r.hidden[det], model.n
 

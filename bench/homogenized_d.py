@@ -20,10 +20,9 @@ import argparse
 import numpy as np
 from scipy.optimize import brentq
 
-from crosscheck import spec_of
+from crosscheck import detected, spec_of
 from latticedns.experiment import build_model
 from latticedns.lattice.neighbours import nearest_radical_distance
-from latticedns.protocol import run_protocol
 
 EDGES_NM = np.concatenate([np.arange(0.3, 1.2, 0.05), np.arange(1.2, 3.01, 0.2)])
 
@@ -64,10 +63,9 @@ def shell_means(d, r):
     return np.array(rows)
 
 
-def detected(model, spec):
-    res = run_protocol(model, spec.stages, spec.calibration, method="auto", rtol=1e-6)
-    det = res.stage == res.stage.max()
-    return (res.t_s[det] - res.t_s[det][0]) / 60.0, res.visible[det]
+def detected_min(model, spec):
+    t, v, _, _ = detected(spec, model)
+    return t / 60.0, v
 
 
 def main():
@@ -94,15 +92,15 @@ def main():
     q = np.quantile(escape, [0.1, 0.5, 0.9])
     print(f"hidden escape rates sum_j W_ij (j visible): 10/50/90 % quantiles "
           f"{q[0]:.2e} / {q[1]:.2e} / {q[2]:.2e} s^-1 over {int((~vis).sum())} hidden protons")
-    curves = {"lattice": detected(lattice, spec_l),
-              "continuum, its D(r)": detected(build_model(spec_c)[0], spec_c)}
+    curves = {"lattice": detected_min(lattice, spec_l),
+              "continuum, its D(r)": detected_min(build_model(spec_c)[0], spec_c)}
     for k, label in ((1, "mean"), (2, "EMA"), (3, "geomean")):
         model = build_model(spec_c)[0]
         own_d = model.diffusion
         tab = table[:, k]
         model.diffusion = lambda c, x, tab=tab, own_d=own_d: (
             np.interp(x, table[:, 0], tab) if c.pbar == off.pbar else own_d(c, x))
-        curves[f"continuum, lattice {label}"] = detected(model, spec_c)
+        curves[f"continuum, lattice {label}"] = detected_min(model, spec_c)
     for label, (t, v) in curves.items():
         k = int(np.argmax(v))
         print(f"{label:28s} peak {100 * v[k]:.3f} % at {t[k]:5.1f} min; visible at 5 / 30 / 120 "

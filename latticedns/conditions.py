@@ -46,12 +46,11 @@ class ElectronCondition:
             v = getattr(self, key)
             if not (np.isfinite(v) and lo <= v <= hi):
                 raise ConfigError(key, f"must lie in [{lo:g}, {hi:g}], got {v!r}")
-        taus = {"tau_c_us": self.tau_c_us, "relaxation_tau_c_us": self.relaxation_tau_c_us}
-        for key, v in taus.items():
-            if v is not None and not (np.isfinite(v) and v > 0):
+        for key, v in (("tau_c_us", self.tau_c_us), ("relaxation_tau_c_us", self.relaxation_tau_c_us)):
+            if v is None and key == "relaxation_tau_c_us":  # None: use tau_c_us
+                continue
+            if v is None or not (np.isfinite(v) and v > 0):
                 raise ConfigError(key, f"must be > 0 us, got {v!r}")
-        if self.tau_c_us is None:
-            raise ConfigError("tau_c_us", "must be > 0 us, got None")
         if not (np.isfinite(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
             raise ConfigError("dnp_rate_per_s", f"must be >= 0 s^-1, got {self.dnp_rate_per_s!r}")
 

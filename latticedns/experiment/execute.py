@@ -11,7 +11,7 @@ from ..lattice import generate_sample
 from ..lattice.model import LatticeModel
 from ..protocol import STAGE_TYPES, iter_protocols, run_protocol
 
-__all__ = ["build_model", "parameters_of", "execute_run", "execute_runs"]
+__all__ = ["build_model", "parameters_of", "protocol_options", "execute_run", "execute_runs"]
 
 _STAGE_NAMES = {cls: name for name, cls in STAGE_TYPES.items()}
 
@@ -48,7 +48,8 @@ def parameters_of(spec):
     })
 
 
-def _protocol_options(run):
+def protocol_options(run):
+    """The :func:`~latticedns.protocol.run_protocol` keyword arguments of a ``[run]`` table."""
     return dict(bandwidth_kHz=run["bandwidth_kHz"], profile_edges_nm=run["profile_edges_nm"],
                 profile_times_s=run["profile_times_s"], method=run["method"], rtol=run["rtol"],
                 visible_pool=run["visible_pool"])
@@ -101,7 +102,7 @@ def execute_runs(specs, progress=None):
         report = None if progress is None else (
             lambda i, *a, members=members: progress(members[i], *a))
         results = iter_protocols(model, [specs[i].stages for i in members], first.calibration,
-                                 progress=report, **_protocol_options(first.run))
+                                 progress=report, **protocol_options(first.run))
         for index, result in zip(members, results):
             spec = specs[index]
             yield index, RunRecord(name=spec.name, parameters=parameters_of(spec),
@@ -128,7 +129,7 @@ def execute_run(spec, progress=None):
     tick = time.perf_counter()
     model, sample = build_model(spec)
     result = run_protocol(model, spec.stages, spec.calibration, progress=progress,
-                          **_protocol_options(spec.run))
+                          **protocol_options(spec.run))
     return RunRecord(name=spec.name, parameters=parameters_of(spec), seed=spec.sample.seed,
                      model=spec.model, result=result, sample=_positions(sample),
                      wall_s=time.perf_counter() - tick)
