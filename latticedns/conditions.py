@@ -3,7 +3,7 @@
 Shared by the lattice and the continuum models.  Units are in the field names.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,6 +53,15 @@ class ElectronCondition:
                 raise ConfigError(key, f"must be > 0 us, got {v!r}")
         if not (np.isfinite(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
             raise ConfigError("dnp_rate_per_s", f"must be >= 0 s^-1, got {self.dnp_rate_per_s!r}")
+
+    @property
+    def operator_condition(self):
+        """This condition with ``dnp_target`` (which enters only the source) set to 0.
+
+        Conditions with equal ``operator_condition`` have the same operator in both models,
+        so they share its solvers (the positive and negative DNP runs, say).
+        """
+        return replace(self, dnp_target=0.0)
 
     @property
     def gamma_c(self):

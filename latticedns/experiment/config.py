@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from ..lattice import SampleSpec
 from ..lattice.model import LatticeParameters
 from ..protocol import STAGE_TYPES, MicrowaveCalibration
+from ..propagation.solvers import SOLVERS
 from ..protocol.runner import VISIBLE_POOLS
 from ..tomlfile import read_toml
 
@@ -30,6 +31,7 @@ RUN_KEYS = {
     "seed": None,
     "n_radicals": None,
     "method": "auto",
+    "solver": "auto",
     "rtol": 1e-6,
     "bandwidth_kHz": 200.0,
     "visible_pool": "saturated",
@@ -168,6 +170,7 @@ def _resolve(doc, base_dir):
     if not isinstance(run["bandwidth_kHz"], (int, float)) or run["bandwidth_kHz"] <= 0:
         raise ConfigError("run.bandwidth_kHz", f"must be > 0 kHz, got {run['bandwidth_kHz']!r}")
     check_choice("run.visible_pool", run["visible_pool"], VISIBLE_POOLS)
+    check_choice("run.solver", run["solver"], SOLVERS)
     sample = _sample(run, base_dir, _table(doc, "sample"))
     physics_in = dict(_table(doc, "physics"))
     if run["model"] == "lattice":

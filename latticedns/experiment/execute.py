@@ -51,7 +51,8 @@ def parameters_of(spec):
 def protocol_options(run):
     """The :func:`~latticedns.protocol.run_protocol` keyword arguments of a ``[run]`` table."""
     return dict(bandwidth_kHz=run["bandwidth_kHz"], profile_edges_nm=run["profile_edges_nm"],
-                profile_times_s=run["profile_times_s"], method=run["method"], rtol=run["rtol"],
+                profile_times_s=run["profile_times_s"], method=run["method"],
+                solver=run["solver"], rtol=run["rtol"],
                 visible_pool=run["visible_pool"])
 
 

@@ -150,6 +150,7 @@ class LatticeModel:
             self._gamma2_II = neighbour_zero_quantum_sums(g) * p.tau_cn_us * 1e-6
         self._dnp_profile = p.dnp_r0_nm ** 6 * g.inv_r6
         self._cache = {}
+        self._operators = {}
 
     @property
     def n(self):
@@ -188,7 +189,8 @@ class LatticeModel:
         return condition.dnp_rate_per_s * self._dnp_profile
 
     def operator(self, condition):
-        """``(L, s)`` of ``dp/dt = L p + s`` for a condition (cached per condition).
+        """``(L, s)`` of ``dp/dt = L p + s`` for a condition (cached per condition; conditions
+        that differ only in ``dnp_target`` share one ``L`` object).
 
         Returns
         -------
@@ -201,7 +203,11 @@ class LatticeModel:
             g1 = self.gamma1(condition)
             r = self.relaxation(condition, g1)
             k = self.dnp_rates(condition)
-            L = assemble(self.pattern, self.pair_rates(condition, g1), r + k)
+            shared = condition.operator_condition  # same operator for every DNP target
+            if shared not in self._operators:
+                self._operators[shared] = assemble(self.pattern, self.pair_rates(condition, g1),
+                                                   r + k)
+            L = self._operators[shared]
             s = r * self.params.proton_thermal + k * condition.dnp_target
             self._cache[condition] = (L, s)
         return self._cache[condition]

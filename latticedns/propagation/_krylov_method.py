@@ -1,16 +1,39 @@
-"""The ``"krylov"`` method: shift-and-invert Lanczos with one cached factorization.
+"""The ``"krylov"`` method: shift-and-invert Lanczos with cached shifted solvers.
 
-``p(t) = exp(tA) p0 + t phi_1(tA) M^{-1} f`` is evaluated with two Lanczos runs on
-``B = (K + sigma M)^{-1} M`` (one from ``p0``, one from ``(K + sigma M)^{-1} f``), sharing one
-factorization of ``K + sigma M`` (SPD for any sigma > 0 even when K is singular).  If ``K``
-annihilates the constant vector, the exactly known conserved total ``ones @ M @ p(t) =
-ones @ M @ p0 + t ones @ f`` is restored by a rank-one correction along ``ones`` (which is an
+``p(t) = exp(tA) p0 + t phi_1(tA) M^{-1} f`` on one stage, ``A = -M^{-1} K``, from Lanczos
+runs on ``B = (K + sigma M)^{-1} M`` (`latticedns.propagation._si_lanczos`).
+
+Work per stage (fewest solves first)
+------------------------------------
+* Without a source: one run from ``p0``.
+* With a source and ``p0 = 0``: one source run from ``(K + sigma M)^{-1} f``.
+* With both: the source run also monitors the stationary state ``p_ss = K^{-1} f`` (when
+  ``K`` is nonsingular) and stops on whichever converges first.  If ``p_ss`` came first
+  (long stages: the source term needs the whole time range, ``p_ss`` only the slow end),
+  the stage is ``p(t) = p_ss + exp(tA) (p0 - p_ss)``: one more run from ``p0 - p_ss``.
+  Otherwise (short stages) one run from ``p0`` is added to the source term.
+
+Shifts and solvers
+------------------
+Each stage asks for ``sigma = shift_factor / t_end`` rounded to a power of two
+(:func:`choose_shift`).  Solvers (`latticedns.propagation.solvers`) are cached per shift in
+the operator cache (shared with `Propagator.with_source`, copied by `Propagator.fork`), and
+in an optional pool shared by the propagators of other runs on the same operator.  A cached solver whose shift is within a factor
+:data:`REUSE_RATIO` of the wanted one is reused.  Otherwise a new one is built when its
+set-up (in solves, `Solver.setup_in_solves`, a deterministic estimate) costs less than the
+solves a mismatched shift adds (:data:`EXTRA_SOLVES_PER_DECADE`: a shift too large costs
+~90 solves per decade, one too small ~15); else the closest is reused.  The wanted shift
+is ``shift_factor / t_ref`` with ``t_ref`` the geometric mean of the first output time and
+the stage end (`KrylovMethod.solver_for`): the README detection (1024 reads 10 s apart)
+takes 43 solves there against 78 at ``2 / t_end``.
+
+If ``K`` annihilates the constant vector, the exactly known conserved total ``ones @ M @
+p(t) = ones @ M @ p0 + t ones @ f`` is restored by a rank-one correction along ``ones`` (an
 exact null vector), so conservation holds to rounding rather than to ``rtol``.
 
-Solves with ``K + sigma M`` use either its sparse factorization (``solver="direct"``) or
-preconditioned CG with the factorization of a sparsified operator (``solver="pcg"``, see
-`latticedns.propagation._pcg`); either is cached per ``(sigma, backend, solver)`` in the
-operator cache.  ``solver="auto"`` picks pcg for ``n >= AUTO_PCG_MIN_N`` without a mass matrix.
+Inexact solves (``"amg"``) run at the relative residual ``PropagationOptions.inner_tol``
+(default ``1e-4 rtol``, at most 1e-10): the Lanczos relation is then perturbed by that much
+per step, far below the a posteriori test's ``rtol`` (tested against direct solves).
 """
 
 from __future__ import annotations
@@ -20,20 +43,21 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from ._factor import factorize
-from ._pcg import PCGSolver, sparsify
 from ._problem import Problem
 from ._si_lanczos import si_lanczos
 from .methods import MethodOutput
 from .result import PropagationOptions
+from .solvers import make_solver
 
-__all__ = ["KrylovMethod", "choose_shift", "AUTO_PCG_MIN_N"]
+__all__ = ["KrylovMethod", "choose_shift", "REUSE_RATIO", "EXTRA_SOLVES_PER_DECADE"]
 
-#: ``solver="auto"`` uses pcg from this many states on (mass matrix: always direct).
-#: Measured (bench/bench_propagation.py, HypRes schedule, scipy backend, rtol 1e-6): 1e4
-#: states direct 7.9 s vs pcg 23 s; 1e5 pcg 477 s, 5.4 GB peak vs direct ~500 s and > 18 GB
-#: (SuperLU; killed at 24 GB): same time, ~4x less memory.
-AUTO_PCG_MIN_N = 100_000
+#: A cached solver is reused when its shift is within this factor of the stage's own.
+REUSE_RATIO = 8.0
+
+#: Extra solves a decade of shift mismatch costs: (shift too large, shift too small).
+#: Measured on the benchmark detection (1e4 protons, 1.5 nm; 50 solves at its own shift):
+#: +37 / +108 at 0.6 / 1.2 decades too large, +11 / +10 / +18 at 0.6 / 1.2 / 1.8 too small.
+EXTRA_SOLVES_PER_DECADE = (90.0, 15.0)
 
 
 def choose_shift(t_ref: float, factor: float) -> float:
@@ -57,45 +81,41 @@ class KrylovMethod:
         self.options = options
         self.cache = cache
 
-    def shift(self, t_ref: float) -> float:
-        """The shift used for a stage of length ``t_ref`` (s); fixed after the first call."""
-        if self.options.shift is not None:
-            return float(self.options.shift)
-        if "sigma" not in self.cache:
-            self.cache["sigma"] = choose_shift(t_ref, self.options.shift_factor)
-        return self.cache["sigma"]
+    def solvers(self) -> dict:
+        """The operator's cached solvers, ``{sigma: Solver}``."""
+        return self.cache.setdefault(("solvers", self.options.solver, self.options.inner_tol), {})
 
-    def solver(self) -> str:
-        """``"direct"`` or ``"pcg"`` (``options.solver`` with ``"auto"`` resolved)."""
-        s = self.options.solver
-        if s == "auto":
-            s = "pcg" if self.problem.M is None and self.problem.n >= AUTO_PCG_MIN_N else "direct"
-        return s
+    def solver_for(self, t_ref: float):
+        """``(sigma, solver, newly_built)`` for a stage whose output times centre on ``t_ref``.
 
-    def factor(self, sigma: float):
-        """Cached solver for ``K + sigma M``; returns (object with ``.solve``, newly_built).
-
-        ``"direct"``: a `latticedns.propagation._factor.Factor`.  ``"pcg"``: a `_PCG` whose
-        ``.pcg`` is the `PCGSolver` (its counters accumulate over the operator's lifetime) and
-        ``.nnz`` the preconditioner factor's nonzeros.
+        ``t_ref`` (s) is the geometric mean of the first positive output time and the stage
+        end: one pole at ``~2 / t_ref`` serves ``exp(-t lambda)`` over the whole range best.
         """
-        solver = self.solver()
-        opts = self.options
-        key = ("factor", sigma, opts.backend) if solver == "direct" else \
-            ("pcg", sigma, opts.backend, int(opts.pcg_keep), opts.inner_tol)
-        if key in self.cache:
-            return self.cache[key], False
-        pb = self.problem
-        n = pb.n
-        Mm = sp.identity(n, format="csr") if pb.M is None else pb.M
-        A = sp.csr_matrix(pb.K + sigma * Mm)
-        if solver == "direct":
-            fac = factorize(A, backend=opts.backend)
+        cached = self.solvers()
+        if self.options.shift is not None:
+            want = float(self.options.shift)
         else:
-            pre = factorize(sparsify(pb.K, int(opts.pcg_keep)) + sigma * Mm, backend=opts.backend)
-            fac = _PCG(PCGSolver(A, pre.solve, tol=opts.inner_tol), pre.nnz)
-        self.cache[key] = fac
-        return fac, True
+            want = choose_shift(t_ref, self.options.shift_factor)
+        if cached and want not in cached:
+            best = min(cached, key=lambda s: abs(math.log(s / want)))
+            mismatch = math.log10(best / want)
+            extra = EXTRA_SOLVES_PER_DECADE[mismatch < 0] * abs(mismatch)
+            if abs(mismatch) <= math.log10(REUSE_RATIO) or cached[best].setup_in_solves() >= extra:
+                return best, cached[best], False
+        if want in cached:
+            return want, cached[want], False
+        pool, key = self.cache.get("pool", ({}, None))
+        pool_key = (key, want, self.options.solver, self.options.inner_tol)
+        if key is not None and pool_key in pool:
+            cached[want] = pool[pool_key]
+            return want, cached[want], False
+        pb = self.problem
+        Mm = sp.identity(pb.n, format="csr") if pb.M is None else pb.M
+        solver = make_solver(pb.K + want * Mm, self.options.solver, tol=self.options.inner_tol)
+        cached[want] = solver
+        if key is not None:
+            pool[pool_key] = solver
+        return want, solver, True
 
     def evolve(self, p0, times, t_end, C, states_at) -> MethodOutput:
         """See `latticedns.propagation.methods`."""
@@ -110,35 +130,46 @@ class KrylovMethod:
         if t_end == 0.0:
             p_grid[:] = p0[:, None]
             sig[:] = np.asarray(Cx @ p0).ravel()[None, :]
-            return self._output(sig, p_grid, k, C, p0, grid, True, 0.0, 0, 0, 0, 0)
-        sigma = self.shift(t_end)
-        fac, built = self.factor(sigma)
-        it0 = fac.pcg.iterations if isinstance(fac, _PCG) else 0
-        n_solves = dim = 0
-        conv, err = True, 0.0
-        runs = []
-        if np.any(p0 != 0.0):
-            runs.append((p0, "exp"))
+            return self._output(sig, p_grid, k, C, p0, grid, True, 0.0, 0, 0, 0, 0, None)
+        positive = grid[grid > 0.0]
+        sigma, solver, built = self.solver_for(float(np.sqrt(positive.min() * t_end)))
+        it0, solves0 = solver.n_iterations, solver.n_solves
+        opts = self.options
+        lanczos = dict(rtol=opts.rtol, m_max=opts.m_max, state_from=len(times))
+        dim, conv, err, mode = 0, True, 0.0, None
+        start = p0
         if pb.has_source:
-            runs.append((fac.solve(pb.f), "src"))
-            n_solves += 1
-        for b, kind in runs:
-            run = si_lanczos(fac.solve, pb.mass, b, sigma, grid, Cx, kind,
-                             rtol=self.options.rtol, m_max=self.options.m_max,
-                             state_from=len(times))
+            moving = bool(np.any(p0 != 0.0))
+            # the source term is one part of p(t): judged against the initial state's size too
+            scale = (np.abs(np.asarray(Cx @ p0)).ravel(), float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
+            run = si_lanczos(solver.solve, pb.mass, solver.solve(pb.f), sigma, grid, Cx, "src",
+                             stationary=cons is None and moving, part_of=scale, **lanczos)
+            if run.stationary is not None:  # p(t) = p_ss + exp(tA) (p0 - p_ss)
+                mode = "stationary"
+                sig += np.asarray(Cx @ run.stationary).ravel()[None, :]
+                p_grid += run.stationary[:, None]
+                start = p0 - run.stationary
+            else:
+                mode = "source"
+                sig += run.signals
+                p_grid += run.basis @ run.coef[:, len(times):]
+            dim, conv, err = run.n_solves, run.converged, run.error_estimate
+        if np.any(start != 0.0):
+            run = si_lanczos(solver.solve, pb.mass, start, sigma, grid, Cx, "exp", **lanczos)
             sig += run.signals
             p_grid += run.basis @ run.coef[:, len(times):]
-            n_solves += run.n_solves
-            dim = max(dim, run.coef.shape[0])
+            dim = max(dim, run.n_solves)
             conv &= run.converged
             err = max(err, run.error_estimate)
-        nmv = 2 * n_solves if pb.M is not None else 0
-        if isinstance(fac, _PCG):
-            nmv += fac.pcg.iterations - it0
-            conv &= fac.pcg.failures == 0
-        return self._output(sig, p_grid, k, C, p0, grid, conv, err, int(built), n_solves, nmv, dim)
+        n_solves = solver.n_solves - solves0
+        nmv = solver.n_iterations - it0 + (2 * n_solves if pb.M is not None else 0)
+        if not solver.exact:
+            conv &= getattr(solver, "failures", 0) == 0
+        return self._output(sig, p_grid, k, C, p0, grid, conv, err, int(built), n_solves, nmv, dim,
+                            mode, solver.name)
 
-    def _output(self, sig, p_grid, k, C, p0, grid, conv, err, nfac, nsol, nmv, dim) -> MethodOutput:
+    def _output(self, sig, p_grid, k, C, p0, grid, conv, err, nfac, nsol, nmv, dim, mode,
+                solver=""):
         pb = self.problem
         if pb.conserved is not None:  # restore the exactly known conserved total
             ones = pb.conserved
@@ -150,15 +181,5 @@ class KrylovMethod:
         states = p_grid[:, :-1].T.copy() if p_grid.shape[1] > 1 else None
         return MethodOutput(signals=sig[:nt, :k], p_final=p_grid[:, -1].copy(), states=states,
                             converged=bool(conv), error_estimate=float(err), n_factorizations=nfac,
-                            n_solves=nsol, n_matvec=nmv, krylov_dim=dim)
-
-
-class _PCG:
-    """A `PCGSolver` dressed as a factor: ``solve``, ``nnz`` (of the preconditioner's factor)."""
-
-    backend = "pcg"
-
-    def __init__(self, pcg: PCGSolver, nnz: int):
-        self.pcg = pcg
-        self.solve = pcg
-        self.nnz = nnz
+                            n_solves=nsol, n_matvec=nmv, krylov_dim=dim, source_mode=mode,
+                            solver=solver)

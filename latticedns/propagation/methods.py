@@ -39,6 +39,8 @@ class MethodOutput:
     n_solves: int = 0
     n_matvec: int = 0
     krylov_dim: int = 0
+    source_mode: str | None = None
+    solver: str = ""
 
 
 def register_method(name: str, cls: type) -> None:
@@ -67,8 +69,6 @@ def _ensure_builtin() -> None:
     if "krylov" not in _REGISTRY:
         from ._dense_method import DenseMethod
         from ._krylov_method import KrylovMethod
-        from ._lanczos_method import LanczosMethod
 
         _REGISTRY.setdefault("krylov", KrylovMethod)
         _REGISTRY.setdefault("dense", DenseMethod)
-        _REGISTRY.setdefault("lanczos", LanczosMethod)

@@ -3,10 +3,9 @@
 Reuse (what is optimal)
 -----------------------
 A `Propagator` owns a cache of everything that depends only on the operator ``(L, M)``: the
-factorization of ``K + sigma M`` (``"krylov"``) or the eigendecomposition (``"dense"``).  The
-shift ``sigma`` is fixed by the first call (``~2 / t_end`` rounded to a power of two) and kept
-for all later calls, so a schedule on one operator costs one factorization; stages that only
-change the source share it through `Propagator.with_source`.
+solvers of ``K + sigma M`` (``"krylov"``, one per shift, each stage reusing one when that is
+cheaper than a new one) or the eigendecomposition (``"dense"``); stages that only change the
+source share it through `Propagator.with_source`.
 
 * Many outputs within one stage: call `Propagator.sample` once with all output times.  One
   Krylov basis serves every time (the basis dimension grows only logarithmically with the
@@ -24,17 +23,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._factor import factorize
 from ._problem import Problem, as_observables, make_problem
 from .methods import get_method
 from .result import PropagationOptions, PropagationResult
+from .solvers import make_solver
 
 __all__ = ["Propagator", "propagate", "stationary_state", "auto_method", "AUTO_DENSE_MAX_N"]
 
 #: ``method="auto"`` threshold (number of states): ``"dense"`` up to it, ``"krylov"`` above.
-#: "auto" never picks ``"lanczos"``: on real lattices (rates up to ~5e5 s^-1) the polynomial
-#: method needs > 2.6e4 matvecs per long stage already at 1e4 states (minutes, and LAPACK
-#: failures in its projected eigenproblem), while "krylov" takes seconds there.
 AUTO_DENSE_MAX_N = 1500
 
 
@@ -65,15 +61,21 @@ class Propagator:
     M : sparse matrix, shape (n, n), optional
         SPD mass matrix (not lumped).
     method : str
-        A registered method (`available_methods`): ``"krylov"`` (default), ``"dense"``,
-        ``"lanczos"``, or ``"auto"`` (chosen from ``n`` by `auto_method`).
+        A registered method (`available_methods`): ``"krylov"`` (default), ``"dense"``, or
+        ``"auto"`` (chosen from ``n`` by `auto_method`).
     options : PropagationOptions, optional
         Overrides; keyword arguments (``rtol=...``) are merged into it.
+    pool : (dict, hashable), optional
+        A dict shared by several propagators and the key of this operator in it: solvers
+        of this operator already built by another propagator for the same shift are taken
+        from it instead of being built again.  Which shift a stage uses depends only on
+        this propagator's own history (`fork`), so results do not depend on what the
+        others did.
     """
 
     def __init__(self, L, s=None, M=None, *, method: str = "krylov",
-                 options: PropagationOptions | None = None, _problem: Problem | None = None,
-                 _cache: dict | None = None, **kwargs):
+                 options: PropagationOptions | None = None, pool: tuple | None = None,
+                 _problem: Problem | None = None, _cache: dict | None = None, **kwargs):
         base = options if options is not None else PropagationOptions()
         if kwargs:
             base = PropagationOptions(**{**base.__dict__, **kwargs})
@@ -83,6 +85,8 @@ class Propagator:
             method = auto_method(self.problem.n, self.problem.M is not None)
         self.method_name = method
         self._cache = {} if _cache is None else _cache
+        if pool is not None:
+            self._cache["pool"] = pool
         self._method = get_method(method)(self.problem, self.options, self._cache)
 
     @property
@@ -99,6 +103,17 @@ class Propagator:
         new = Problem(K=pb.K, f=f, M=pb.M, conserved=pb.conserved)
         return Propagator(None, method=self.method_name, options=self.options, _problem=new,
                           _cache=self._cache)
+
+    def fork(self) -> "Propagator":
+        """A propagator sharing every solver built so far, whose later choices are its own.
+
+        The two share the operator's cached solvers, eigendecompositions and pool; solvers
+        that either builds afterwards are not seen by the other (except through the pool),
+        so each one's choices depend only on the stages it ran itself.
+        """
+        cache = {k: dict(v) if isinstance(v, dict) else v for k, v in self._cache.items()}
+        return Propagator(None, method=self.method_name, options=self.options,
+                          _problem=self.problem, _cache=cache)
 
     def sample(self, p0, times, C=None, *, t_end=None, states_at=None,
                final_state: bool = True) -> PropagationResult:
@@ -118,7 +133,7 @@ class Propagator:
             Times (s) at which full states are returned (``result.states``, shape (ns, n)).
         final_state : bool
             If False, ``result.p_final`` may be None: methods that need extra work for the
-            stage-end state (``"lanczos"``: a second pass over the basis) skip it.
+            stage-end state (``supports_final_state_skip``) skip it.
         """
         n = self.n
         p0 = np.asarray(p0, dtype=float).reshape(-1)
@@ -141,7 +156,8 @@ class Propagator:
                                  states=out.states, status=status, message=msg,
                                  method=self.method_name, n_factorizations=out.n_factorizations,
                                  n_solves=out.n_solves, n_matvec=out.n_matvec,
-                                 krylov_dim=out.krylov_dim, error_estimate=out.error_estimate)
+                                 krylov_dim=out.krylov_dim, error_estimate=out.error_estimate,
+                                 solver=out.solver, source_mode=out.source_mode)
 
     def advance(self, p, dt: float) -> np.ndarray:
         """State after ``dt`` seconds starting from ``p`` (shape (n,)); reuses the cache."""
@@ -172,8 +188,8 @@ def propagate(L, s, p0, times, observables=None, *, M=None, method: str = "krylo
     M : sparse matrix, shape (n, n), optional
         SPD mass matrix (generalized form).
     method : str
-        Registered method name (``"krylov"`` default, ``"dense"`` reference, ``"lanczos"``
-        matvec-only) or ``"auto"`` (`auto_method`).
+        Registered method name (``"krylov"`` default, ``"dense"`` reference) or ``"auto"``
+        (`auto_method`).
     rtol : float
         Relative accuracy target.
     t_end : float, optional
@@ -183,7 +199,7 @@ def propagate(L, s, p0, times, observables=None, *, M=None, method: str = "krylo
     final_state : bool
         See `Propagator.sample`.
     **options
-        Further `PropagationOptions` fields (``shift``, ``m_max``, ``backend`` ...).
+        Further `PropagationOptions` fields (``shift``, ``m_max``, ``solver`` ...).
     """
     prop = Propagator(L, s, M, method=method, rtol=rtol, **options)
     return prop.sample(p0, times, observables, t_end=t_end, states_at=states_at,
@@ -204,7 +220,7 @@ def stationary_state(L, s, M=None, *, _problem: Problem | None = None) -> np.nda
         raise ValueError("L is singular (rows sum to zero: total polarization is conserved); "
                          "the stationary state is undefined")
     K = sp.csr_matrix(pb.K)
-    fac = factorize(K, backend="scipy")
+    fac = make_solver(K, "auto", direct=True)
     p = fac.solve(pb.f)
     # condition estimate: a few power steps on K^{-1} (K SPD) against the row-sum norm of K
     rng = np.random.default_rng(0)

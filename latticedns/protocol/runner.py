@@ -27,6 +27,7 @@ saturation (or after a full one) both use the stage's Pbar.
 """
 
 import copy
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ import scipy.sparse as sp
 from .._args import check_choice
 from ..propagation import Propagator
 from ..propagation.propagator import auto_method
+from ..propagation.solvers import SOLVERS
 from .microwave import OFF, MicrowaveCalibration
 from .stages import Delay, Detect, Microwave, Saturate, SelectiveSaturate
 
@@ -108,25 +110,38 @@ class _Recorder:
         return pt[(pt >= t0) & (pt < t1)]
 
 
-def _propagator(cache, model, condition, method, rtol):
-    key = (condition, method)
+def _propagator(cache, pool, model, condition, method, rtol, solver, loss=None):
+    """The run's propagator of a condition (optionally with the pulse loss ``(mask, rate)``).
+
+    ``cache`` is the run's own; conditions with the same operator
+    (`ElectronCondition.operator_condition`) share one operator cache in it, and ``pool``
+    (the protocol's) shares solvers built for the same operator and shift across runs.
+    """
+    mask_key = None if loss is None else (hashlib.sha1(loss[0].tobytes()).hexdigest(), loss[1])
+    key = (condition, mask_key, method)
     if key not in cache:
+        base_key = (condition.operator_condition, mask_key, method)
         system = model.system(condition)
-        cache[key] = Propagator(system.operator, system.source, system.mass, method=method, rtol=rtol)
+        if base_key in cache:
+            cache[key] = cache[base_key].with_source(system.source)
+        else:
+            operator = system.operator if loss is None else \
+                system.operator - _pulse_loss(system, *loss)
+            cache[key] = cache[base_key] = Propagator(operator, system.source, system.mass,
+                                                      method=method, rtol=rtol, solver=solver,
+                                                      pool=(pool, base_key))
     return cache[key]
 
 
-def _with_pulse_loss(model, condition, mask, rate, method, rtol):
-    """Propagator with the pulse loss ``-rate`` on the excited DOFs, ``-rate D M D`` weakly.
+def _pulse_loss(system, mask, rate):
+    """The pulse loss ``rate`` on the excited DOFs, ``rate D M D`` weakly.
 
     ``D = diag(mask)``; with the identity mass (lattice) this is ``diag(rate * mask)``, with a
     finite-element mass matrix it is the loss term of the weak form restricted to the
     excited DOFs (symmetric, as the propagator requires).
     """
-    system = model.system(condition)
     d = sp.diags(mask.astype(float))
-    loss = rate * (d if system.mass is None else d @ sp.csr_matrix(system.mass) @ d)
-    return Propagator(system.operator - loss, system.source, system.mass, method=method, rtol=rtol)
+    return rate * (d if system.mass is None else d @ sp.csr_matrix(system.mass) @ d)
 
 
 class _Run:
@@ -135,13 +150,14 @@ class _Run:
     def __init__(self, p, rec):
         self.p, self.rec, self.t0, self.mw_now = p, rec, 0.0, OFF
         self.pool_pbar = None  # Pbar of the last selective saturation, when it fixes the pool
-        self.cache = {}
-        self.cost = {"stage_seconds": [], "n_factorizations": 0, "n_solves": 0}
+        self.cache = {}  # this run's propagators (_propagator)
+        self.cost = {"stage_seconds": [], "n_factorizations": 0, "n_solves": 0, "solver": ""}
 
     def fork(self):
-        """An independent copy; propagators are shared (they are deterministic)."""
+        """An independent copy; its propagators share the solvers built so far."""
         twin = copy.copy(self)
-        twin.p, twin.rec, twin.cache = self.p.copy(), self.rec.fork(), dict(self.cache)
+        twin.p, twin.rec = self.p.copy(), self.rec.fork()
+        twin.cache = {k: prop.fork() for k, prop in self.cache.items()}
         twin.cost = copy.deepcopy(self.cost)
         return twin
 
@@ -151,8 +167,10 @@ class _Protocol:
 
     def __init__(self, model, calibration=None, *, bandwidth_kHz=200.0, profile_edges_nm=None,
                  profile_times_s=(), method="auto", rtol=1e-8, pulse_model="auto",
-                 visible_pool="saturated"):
+                 visible_pool="saturated", solver="auto"):
         check_choice("visible_pool", visible_pool, VISIBLE_POOLS)
+        check_choice("solver", solver, SOLVERS)
+        self.solver = solver
         self.model, self.cal = model, calibration or MicrowaveCalibration()
         self.method = auto_method(model.n) if method == "auto" else method
         if pulse_model == "auto":
@@ -162,6 +180,7 @@ class _Protocol:
         self.bandwidth_kHz = bandwidth_kHz
         self.edges = np.arange(0.3, 3.01, 0.1) if profile_edges_nm is None else profile_edges_nm
         self.profile_times_s = profile_times_s
+        self.pool = {}  # solvers shared by every run of this protocol (_propagator)
 
     def start(self, p0=None):
         model = self.model
@@ -181,7 +200,8 @@ class _Protocol:
             run.pool_pbar = pbar_now if self.visible_pool == "saturated" else None
         elif isinstance(stage, (Microwave, Delay)):
             cond = cal.condition(stage.microwave)
-            prop = _propagator(run.cache, model, cond, self.method, self.rtol)
+            prop = _propagator(run.cache, self.pool, model, cond, self.method, self.rtol,
+                               self.solver)
             times = np.linspace(0.0, stage.duration_s, stage.n_outputs + 1)[1:] \
                 if stage.n_outputs else np.array([stage.duration_s])
             prof_at = run.rec.due(run.t0, run.t0 + stage.duration_s) - run.t0
@@ -195,8 +215,9 @@ class _Protocol:
             run.p = res.p_final
             run.mw_now = stage.microwave
         elif isinstance(stage, Detect):
-            run.p = _detect(stage, model, cal, run.p, run.t0, k, run.rec, run.cache, run.cost,
-                            self.method, self.rtol, self.pulse_model, run.pool_pbar, report)
+            run.p = _detect(stage, model, cal, run.p, run.t0, k, run.rec, (run.cache, self.pool),
+                            run.cost, self.method, self.rtol, self.solver, self.pulse_model,
+                            run.pool_pbar, report)
             run.mw_now = stage.microwave
         else:
             raise TypeError(f"unknown stage type {type(stage).__name__}")
@@ -232,7 +253,7 @@ def _run_stages(protocol, run, stages, first, progress):
 
 def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profile_edges_nm=None,
                  profile_times_s=(), method="auto", rtol=1e-8, pulse_model="auto",
-                 visible_pool="saturated", p0=None, progress=None):
+                 visible_pool="saturated", solver="auto", p0=None, progress=None):
     """Run a protocol on a model and record the observables.
 
     Parameters
@@ -257,6 +278,9 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
         Treatment of small-angle pulses (module docstring).
     visible_pool : {"saturated", "shift"}
         Which Pbar decides visibility after a selective saturation (module docstring).
+    solver : {"auto", "pardiso", "dense", "splu", "amg"}
+        Linear solver of the Krylov method (`latticedns.propagation.solvers`); the ones
+        that ran are listed in ``result.cost["solver"]``.
     p0 : ndarray, optional
         Initial state (default: thermal proton polarization everywhere).
     progress : callable, optional
@@ -269,7 +293,7 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
     protocol = _Protocol(model, calibration, bandwidth_kHz=bandwidth_kHz,
                          profile_edges_nm=profile_edges_nm, profile_times_s=profile_times_s,
                          method=method, rtol=rtol, pulse_model=pulse_model,
-                         visible_pool=visible_pool)
+                         visible_pool=visible_pool, solver=solver)
     run = protocol.start(p0)
     for _ in _run_stages(protocol, run, list(stages), 0, progress):
         pass
@@ -279,9 +303,12 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
 def _count(cost, res):
     cost["n_factorizations"] += res.n_factorizations
     cost["n_solves"] += res.n_solves
+    if res.solver and res.solver not in cost["solver"].split(","):
+        cost["solver"] = ",".join(filter(None, [cost["solver"], res.solver]))
 
 
-def _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_model, pool_pbar,
+def _detect(stage, model, cal, p, t0, k, rec, caches, cost, method, rtol, solver, pulse_model,
+            pool_pbar,
             report):
     cond = cal.condition(stage.microwave)
     obs_pbar = cond.pbar if pool_pbar is None else pool_pbar
@@ -293,7 +320,7 @@ def _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_m
     prof_at = rec.due(t0, t0 + stage.duration_s) - t0
     if pulse_model == "continuous" and cos > 0:
         rate = -np.log(cos) / dt
-        prop = _with_pulse_loss(model, cond, mask, rate, method, rtol)
+        prop = _propagator(*caches, model, cond, method, rtol, solver, loss=(mask, rate))
         # the recorded signal precedes each pulse: state after j pulses = continuous loss over j dt
         res = prop.sample(p, times, weights, t_end=stage.duration_s,
                           states_at=prof_at if len(prof_at) else None)
@@ -302,7 +329,7 @@ def _detect(stage, model, cal, p, t0, k, rec, cache, cost, method, rtol, pulse_m
             rec.profile(t0 + tp, state)
         rec.add(t0 + times, res.signals, k)
         return res.p_final
-    prop = _propagator(cache, model, cond, method, rtol)
+    prop = _propagator(*caches, model, cond, method, rtol, solver)
     signals = np.empty((n, weights.shape[0]))
     pending = list(prof_at)
     for j in range(n):
