@@ -235,12 +235,17 @@ def _pardiso_module():
 
     pypardiso searches the whole environment for ``mkl_rt`` in every ``PyPardisoSolver()``
     (0.16 s each, measured) unless ``PYPARDISO_MKL_RT`` names it: the path found by the
-    first successful load is put there for the later ones.
+    first successful load is put there for the later ones.  ``MKL_CBWR`` defaults to
+    ``AUTO`` before MKL loads: with it (and ``iparm(34)``, see `PardisoSolver`) PARDISO's
+    results are reproducible bit for bit, whatever the load and the number of threads
+    (without it, two factorizations of one matrix differed in the last bits when another
+    process loaded the machine: measured).
     """
     global _PARDISO
     if _PARDISO is None:
         try:
             import pypardiso  # optional: latticedns[fast], x86_64 only
+            os.environ.setdefault("MKL_CBWR", "AUTO")
             probe = pypardiso.PyPardisoSolver()  # loads mkl_rt; fails where MKL is missing
             os.environ.setdefault("PYPARDISO_MKL_RT", probe.libmkl._name)
             _PARDISO = pypardiso
@@ -257,7 +262,9 @@ class PardisoSolver(Solver):
 
     The symbolic analysis (phase 11, METIS nested dissection) runs first and reports the
     factor's memory; :meth:`factorize` (phase 22) then does the numerical factorization.
-    Solves (phase 33) take ``(n,)`` or ``(n, k)`` right-hand sides.
+    Solves (phase 33) take ``(n,)`` or ``(n, k)`` right-hand sides.  Conditional numerical
+    reproducibility (``MKL_CBWR``, ``iparm(34)`` = MKL's thread count) makes the results the
+    same bits run after run and for 1 or 2 threads (measured).
     """
 
     name = "pardiso"
@@ -276,6 +283,7 @@ class PardisoSolver(Solver):
         ps.set_iparm(2, 2)   # METIS nested dissection (measured fastest here)
         ps.iparm[17] = -1    # report the factor's nonzeros (iparm(18))
         ps.iparm[18] = -1    # and its factorization Mflop (iparm(19))
+        ps.iparm[33] = max(int(ps.libmkl.mkl_get_max_threads()), 1)  # CNR: reproducible bits
         ps.set_phase(11)
         self._ps = ps
         self._call(np.zeros((self.n, 1)))
@@ -412,7 +420,7 @@ def choose_solver(A, budget_bytes: int | None = None, direct: bool = False) -> S
             s.factorize()
             return s
         del s
-    if n <= DENSE_MAX:
+    if n <= DENSE_MAX and 8 * n * n <= budget / 4:
         return DenseSolver(A)
     if "amg" in names:
         return AMGSolver(A)
