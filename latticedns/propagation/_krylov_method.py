@@ -136,13 +136,14 @@ class KrylovMethod:
         it0, solves0 = solver.n_iterations, solver.n_solves
         opts = self.options
         lanczos = dict(rtol=opts.rtol, m_max=opts.m_max, state_from=len(times))
+        mass = None if pb.M is None else pb.mass
         dim, conv, err, mode = 0, True, 0.0, None
         start = p0
         if pb.has_source:
             moving = bool(np.any(p0 != 0.0))
             # the source term is one part of p(t): judged against the initial state's size too
             scale = (np.abs(np.asarray(Cx @ p0)).ravel(), float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
-            run = si_lanczos(solver.solve, pb.mass, solver.solve(pb.f), sigma, grid, Cx, "src",
+            run = si_lanczos(solver.solve, mass, solver.solve(pb.f), sigma, grid, Cx, "src",
                              stationary=cons is None and moving, part_of=scale, **lanczos)
             if run.stationary is not None:  # p(t) = p_ss + exp(tA) (p0 - p_ss)
                 mode = "stationary"
@@ -155,7 +156,7 @@ class KrylovMethod:
                 p_grid += run.basis @ run.coef[:, len(times):]
             dim, conv, err = run.n_solves, run.converged, run.error_estimate
         if np.any(start != 0.0):
-            run = si_lanczos(solver.solve, pb.mass, start, sigma, grid, Cx, "exp", **lanczos)
+            run = si_lanczos(solver.solve, mass, start, sigma, grid, Cx, "exp", **lanczos)
             sig += run.signals
             p_grid += run.basis @ run.coef[:, len(times):]
             dim = max(dim, run.n_solves)

@@ -98,7 +98,7 @@ def _grow(arr: np.ndarray, cols: int) -> np.ndarray:
     return out
 
 
-def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.ndarray], np.ndarray],
+def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.ndarray], np.ndarray] | None,
                b: np.ndarray, sigma: float, times: np.ndarray, C, kind: str, *, rtol: float,
                m_max: int, m_min: int = 3, state_from: int | None = None,
                stationary: bool = False, part_of=None) -> KrylovRun:
@@ -108,8 +108,8 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.nda
     ----------
     solve : callable
         ``solve(y) = (K + sigma M)^{-1} y`` for y of shape (n,).
-    mass : callable
-        ``mass(v) = M v``.
+    mass : callable or None
+        ``mass(v) = M v``; None for the identity (the basis is then stored once, not twice).
     b : ndarray, shape (n,)
         Starting vector (nonzero).
     sigma : float
@@ -141,9 +141,13 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.nda
     """
     n = b.shape[0]
     s0 = len(times) - 1 if state_from is None else state_from
+    identity = mass is None
+    if identity:
+        def mass(v):
+            return v
     cap = min(max(16, m_min + 2), m_max + 1)
     V = np.empty((n, cap), order="F")
-    MV = np.empty((n, cap), order="F")
+    MV = V if identity else np.empty((n, cap), order="F")
     k = C.shape[0]
     CV = np.empty((k, m_max + 1))
     H = np.zeros((m_max + 1, m_max + 1))
@@ -151,7 +155,8 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.nda
     Mb = mass(b / scale)
     beta0 = float(np.sqrt(max((b / scale) @ Mb, 0.0)))
     V[:, 0] = b / (scale * beta0)
-    MV[:, 0] = Mb / beta0
+    if not identity:
+        MV[:, 0] = Mb / beta0
     beta0 *= scale
     prev_sig = prev_fin = prev_inf = None
     diffs: list[float] = []
@@ -162,7 +167,8 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.nda
     converged = on_stationary = False
     for j in range(m_max):
         if j + 1 >= V.shape[1]:
-            V, MV = _grow(V, 2 * V.shape[1]), _grow(MV, 2 * MV.shape[1])
+            V = _grow(V, 2 * V.shape[1])
+            MV = V if identity else _grow(MV, 2 * MV.shape[1])
         CV[:, j] = C @ V[:, j]
         w = solve(MV[:, j])
         wnorm0 = float(np.sqrt(max(w @ mass(w), 0.0)))
@@ -204,7 +210,8 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.nda
             break
         H[j + 1, j] = beta
         V[:, j + 1] = w / beta
-        MV[:, j + 1] = Mw / beta
+        if not identity:
+            MV[:, j + 1] = Mw / beta
     basis = V[:, :m]
     if on_stationary:
         return KrylovRun(signals=None, coef=None, basis=basis, n_solves=m, converged=True,
