@@ -119,7 +119,10 @@ def flipflop_rate_voigt(d12, delta, pbar, gamma_c, gamma_l, sigma):
     j1, j2 = _j(z1, sigma), _j(z2, sigma)
     with np.errstate(invalid="ignore", divide="ignore"):
         quotient = (j1 - j2) / np.where(close, 1.0, z1 - z2)
-    slope = np.where(close, _dj(0.5 * (z1 + z2), sigma), quotient)
+    slope = quotient  # the derivative only where the roots (nearly) coincide: one wofz less
+    if np.any(close):
+        slope = np.where(close, 0.0, quotient)
+        slope[close] = _dj(0.5 * (z1[close] + z2[close]), sigma[close])
     overlap = j2 - lam2 * slope
     return 0.5 * d12 * d12 * overlap.real
 

@@ -118,7 +118,7 @@ def test_auto_choice_and_fallbacks(shifted, monkeypatch):
                     reason="needs pypardiso and pyamg")
 def test_auto_takes_amg_when_the_factor_would_not_fit(shifted, monkeypatch):
     monkeypatch.setattr(solvers_mod, "DENSE_MAX", 100)
-    s = solvers_mod.PardisoSolver(shifted, factorize=False)
+    s = solvers_mod.PardisoSolver(shifted)
     assert s.memory_bytes > 0 and s.factor_nnz > shifted.shape[0]
     assert choose_solver(shifted, budget_bytes=2 * s.memory_bytes).name == "amg"
     assert choose_solver(shifted, budget_bytes=8 * s.memory_bytes).name == "pardiso"

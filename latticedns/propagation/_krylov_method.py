@@ -27,6 +27,17 @@ is ``shift_factor / t_ref`` with ``t_ref`` the geometric mean of the first outpu
 the stage end (`KrylovMethod.solver_for`): the README detection (1024 reads 10 s apart)
 takes 43 solves there against 78 at ``2 / t_end``.
 
+A plan (`Propagator.plan`: the reference times of the stages to come on this operator)
+lets the first build choose the whole set of shifts at once, minimizing set-ups plus
+mismatch solves over the plan (exhaustively over the stages' wanted shifts): a 10 s gate
+and a 10^4 s detection on one expensive factor then share the detection's shift (the gate
+pays ~20 solves for a shift too small by 1.5 decades, instead of the detection paying
+~135 for one too large).  With ``solver="auto"`` the backend is chosen for the expected
+number of solves (:data:`STAGE_SOLVES` per stage from a nonzero state, :data:`SOURCE_SOLVES`
+for a source from zero; `latticedns.propagation.solvers.choose_solver`): at 1e5 protons a
+PARDISO factor (~75 s) pays for itself over a schedule's ~90 solves, not for the ~6 of a
+build-up from zero, which AMG does in ~10 s.
+
 If ``K`` annihilates the constant vector, the exactly known conserved total ``ones @ M @
 p(t) = ones @ M @ p0 + t ones @ f`` is restored by a rank-one correction along ``ones`` (an
 exact null vector), so conservation holds to rounding rather than to ``rtol``.
@@ -38,6 +49,7 @@ per step, far below the a posteriori test's ``rtol`` (tested against direct solv
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -49,7 +61,8 @@ from .methods import MethodOutput
 from .result import PropagationOptions
 from .solvers import make_solver
 
-__all__ = ["KrylovMethod", "choose_shift", "REUSE_RATIO", "EXTRA_SOLVES_PER_DECADE"]
+__all__ = ["KrylovMethod", "choose_shift", "extra_solves", "REUSE_RATIO",
+           "EXTRA_SOLVES_PER_DECADE", "STAGE_SOLVES", "SOURCE_SOLVES"]
 
 #: A cached solver is reused when its shift is within this factor of the stage's own.
 REUSE_RATIO = 8.0
@@ -58,6 +71,19 @@ REUSE_RATIO = 8.0
 #: Measured on the benchmark detection (1e4 protons, 1.5 nm; 50 solves at its own shift):
 #: +37 / +108 at 0.6 / 1.2 decades too large, +11 / +10 / +18 at 0.6 / 1.2 / 1.8 too small.
 EXTRA_SOLVES_PER_DECADE = (90.0, 15.0)
+
+#: Expected solves of a stage's run from a nonzero state, and of a source run from p0 = 0
+#: (measured: 18-50 and 4-6 on the benchmark schedule); only ``solver="auto"`` uses them.
+STAGE_SOLVES = 45.0
+SOURCE_SOLVES = 8.0
+
+
+def extra_solves(have: float, want: float) -> float:
+    """Extra solves expected when a stage wanting shift ``want`` runs at ``have`` (s^-1)."""
+    mismatch = math.log10(have / want)
+    if abs(mismatch) <= math.log10(REUSE_RATIO):
+        return 0.0
+    return EXTRA_SOLVES_PER_DECADE[mismatch < 0] * abs(mismatch)
 
 
 def choose_shift(t_ref: float, factor: float) -> float:
@@ -85,22 +111,52 @@ class KrylovMethod:
         """The operator's cached solvers, ``{sigma: Solver}``."""
         return self.cache.setdefault(("solvers", self.options.solver, self.options.inner_tol), {})
 
-    def solver_for(self, t_ref: float):
+    def _want(self, t_ref: float) -> float:
+        if self.options.shift is not None:
+            return float(self.options.shift)
+        return choose_shift(t_ref, self.options.shift_factor)
+
+    def _matrix(self, sigma: float):
+        pb = self.problem
+        return pb.K + sigma * (sp.identity(pb.n, format="csr") if pb.M is None else pb.M)
+
+    def _planned_shifts(self, want: float, expected: float):
+        """Shifts to build for this operator's announced stages (`Propagator.plan`), and the
+        unbuilt first solver: the set minimizing set-ups plus mismatch solves (module doc)."""
+        wants = sorted({want, *(self._want(t) for t in self.cache.get("plan", ()))})
+        total = expected + STAGE_SOLVES * (len(self.cache.get("plan", ())) - 1)
+        first = make_solver(self._matrix(want), self.options.solver, tol=self.options.inner_tol,
+                            expected_solves=max(total, expected), build=False)
+        setup = first.setup_in_solves()
+        best = None
+        for r in range(1, len(wants) + 1):
+            for subset in itertools.combinations(wants, r):
+                cost = r * setup + sum(min(extra_solves(s, w) for s in subset) for w in wants)
+                if best is None or cost < best[0] - 1e-9:
+                    best = (cost, subset)
+        return best[1], first
+
+    def solver_for(self, t_ref: float, expected: float = STAGE_SOLVES):
         """``(sigma, solver, newly_built)`` for a stage whose output times centre on ``t_ref``.
 
         ``t_ref`` (s) is the geometric mean of the first positive output time and the stage
         end: one pole at ``~2 / t_ref`` serves ``exp(-t lambda)`` over the whole range best.
+        ``expected`` is the stage's expected number of solves (for ``solver="auto"``).
         """
         cached = self.solvers()
-        if self.options.shift is not None:
-            want = float(self.options.shift)
-        else:
-            want = choose_shift(t_ref, self.options.shift_factor)
-        if cached and want not in cached:
+        want = stage_want = self._want(t_ref)
+        first = None
+        if "planned" not in self.cache:
+            if cached or "plan" not in self.cache:
+                self.cache["planned"] = ()
+            else:
+                self.cache["planned"], first = self._planned_shifts(want, expected)
+        planned = self.cache["planned"]
+        if planned:
+            want = min(planned, key=lambda s: (extra_solves(s, stage_want), s))
+        elif cached and want not in cached:
             best = min(cached, key=lambda s: abs(math.log(s / want)))
-            mismatch = math.log10(best / want)
-            extra = EXTRA_SOLVES_PER_DECADE[mismatch < 0] * abs(mismatch)
-            if abs(mismatch) <= math.log10(REUSE_RATIO) or cached[best].setup_in_solves() >= extra:
+            if cached[best].setup_in_solves() >= extra_solves(best, want):
                 return best, cached[best], False
         if want in cached:
             return want, cached[want], False
@@ -109,9 +165,12 @@ class KrylovMethod:
         if key is not None and pool_key in pool:
             cached[want] = pool[pool_key]
             return want, cached[want], False
-        pb = self.problem
-        Mm = sp.identity(pb.n, format="csr") if pb.M is None else pb.M
-        solver = make_solver(pb.K + want * Mm, self.options.solver, tol=self.options.inner_tol)
+        if first is not None:
+            solver = first.build(self._matrix(want) if want != stage_want else None)
+        else:
+            name = next(iter(cached.values())).name if planned and cached else self.options.solver
+            solver = make_solver(self._matrix(want), name, tol=self.options.inner_tol,
+                                 expected_solves=expected)
         cached[want] = solver
         if key is not None:
             pool[pool_key] = solver
@@ -132,7 +191,9 @@ class KrylovMethod:
             sig[:] = np.asarray(Cx @ p0).ravel()[None, :]
             return self._output(sig, p_grid, k, C, p0, grid, True, 0.0, 0, 0, 0, 0, None)
         positive = grid[grid > 0.0]
-        sigma, solver, built = self.solver_for(float(np.sqrt(positive.min() * t_end)))
+        moving = bool(np.any(p0 != 0.0))
+        expected = (STAGE_SOLVES if moving else 0.0) + (SOURCE_SOLVES if pb.has_source else 0.0)
+        sigma, solver, built = self.solver_for(float(np.sqrt(positive.min() * t_end)), expected)
         it0, solves0 = solver.n_iterations, solver.n_solves
         opts = self.options
         lanczos = dict(rtol=opts.rtol, m_max=opts.m_max, state_from=len(times))
@@ -140,7 +201,6 @@ class KrylovMethod:
         dim, conv, err, mode = 0, True, 0.0, None
         start = p0
         if pb.has_source:
-            moving = bool(np.any(p0 != 0.0))
             # the source term is one part of p(t): judged against the initial state's size too
             scale = (np.abs(np.asarray(Cx @ p0)).ravel(), float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
             run = si_lanczos(solver.solve, mass, solver.solve(pb.f), sigma, grid, Cx, "src",

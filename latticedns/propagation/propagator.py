@@ -104,6 +104,22 @@ class Propagator:
         return Propagator(None, method=self.method_name, options=self.options, _problem=new,
                           _cache=self._cache)
 
+    def plan(self, t_refs) -> "Propagator":
+        """Announce the stages this operator will propagate; returns self.
+
+        ``t_refs`` (s): for each stage, in order, the geometric mean of its first positive
+        output time and its end (a single step of length dt: dt).  The ``"krylov"`` method
+        then chooses, when it builds its first solver, the set of shifts that costs least
+        over all of them (a shift slightly too small for a short stage is cheaper than a
+        second factorization), and, for ``solver="auto"``, the backend for their expected
+        number of solves.  Only the first call before any propagation has an effect.
+        """
+        t = np.asarray(t_refs, dtype=float).ravel()
+        if t.size == 0 or not np.all(np.isfinite(t) & (t > 0)):
+            raise ValueError("t_refs must be positive finite times (s)")
+        self._cache.setdefault("plan", tuple(t))
+        return self
+
     def fork(self) -> "Propagator":
         """A propagator sharing every solver built so far, whose later choices are its own.
 

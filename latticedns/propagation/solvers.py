@@ -23,10 +23,11 @@ the registry behind one contract lets ``"auto"`` pick the cheapest that fits:
     preconditioned residual ``tol`` (see :class:`AMGSolver`), so the Krylov method treats it
     as inexact (``Solver.exact`` is False).
 
-``"auto"`` (:func:`choose_solver`): ``"pardiso"`` when importable and its factor (estimated
-by PARDISO's own symbolic analysis) fits the memory budget, else ``"dense"`` up to
-``DENSE_MAX``, else ``"amg"`` when importable, else ``"splu"``.  Missing optional packages
-fall back silently.  Every solver counts its solves and set-up time.
+``"auto"`` (:func:`choose_solver`): among the installed backends whose memory fits (PARDISO's
+own symbolic analysis estimates its factor), the one with the least estimated set-up plus
+expected solves (deterministic operation counts, `Solver.estimated_seconds`); SuperLU when
+nothing else fits.  Missing optional packages fall back silently.  Every solver counts its
+solves and set-up time.
 
 Examples
 --------
@@ -39,6 +40,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -97,23 +99,45 @@ class Solver:
     name = ""
     exact = True
 
-    def setup_in_solves(self) -> float:
-        """Deterministic estimate of the set-up cost in units of one solve.
-
-        Used to decide whether a new shift is worth a new solver (never a measured time, so
-        the choice, and the results, do not depend on the machine's load).
-        """
-        return self.n / 90.0  # dense Cholesky: n^3/3 flops at ~40 GF/s vs 2 n^2 at ~25 GB/s
-
-    def __init__(self, A):
+    def __init__(self, A, tol=None):
         self.n = A.shape[0]
+        self.nnz = A.nnz
         self.tol = 0.0
         self.setup_s = self.solve_s = 0.0
         self.n_solves = self.n_iterations = 0
         self.memory_bytes = 0
+        self.built = False
+
+    def estimated_seconds(self) -> tuple[float, float]:
+        """Deterministic ``(set-up, one solve)`` estimates in seconds on this machine kind.
+
+        From operation counts at measured rates (42 GF/s for factorizations, 28 GB/s of
+        streamed factor or matrix; 2 cores): never a timing of this run, so every choice
+        made on them, and the results, are the same whatever the load.
+        """
+        n = float(self.n)
+        return n ** 3 / 3 / 42e9, 8 * n * n / 28e9  # dense Cholesky
+
+    def setup_in_solves(self) -> float:
+        """The set-up cost in units of one solve (`estimated_seconds`)."""
+        setup, solve = self.estimated_seconds()
+        return setup / solve
+
+    def build(self, A=None):
+        """Do the numerical set-up (factorization, hierarchy), optionally for another matrix
+        ``A`` of the same sparsity pattern (a new shift); a no-op when already built."""
+        if self.built:
+            return self
+        tick = time.perf_counter()
+        self._build(A)
+        self.setup_s += time.perf_counter() - tick
+        self.built = True
+        return self
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """``A^{-1} b`` for ``b`` of shape (n,) or (n, k) (float64)."""
+        if not self.built:
+            raise RuntimeError("solver not built: call build() first")
         b = np.asarray(b, dtype=np.float64)
         tick = time.perf_counter()
         x = self._solve(b)
@@ -137,13 +161,16 @@ class DenseSolver(Solver):
 
     def __init__(self, A, tol=None):
         super().__init__(A)
-        tick = time.perf_counter()
+        self._A = A
+        self.memory_bytes = 8 * self.n * self.n
+
+    def _build(self, A):
+        A = self._A if A is None else A
+        self._A = None
         try:
             self._c = sla.cho_factor(A.toarray(), lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError as exc:
             raise ValueError(f"matrix is not positive definite: {exc}") from exc
-        self.setup_s = time.perf_counter() - tick
-        self.memory_bytes = 8 * self.n * self.n
 
     def _solve(self, b):
         return sla.cho_solve(self._c, b, check_finite=False)
@@ -203,7 +230,17 @@ class SuperLUSolver(Solver):
 
     def __init__(self, A, tol=None):
         super().__init__(A)
-        tick = time.perf_counter()
+        self._A = A
+        self.memory_bytes = 12 * 40 * A.nnz  # estimate until built (fill ~40x here)
+
+    def estimated_seconds(self):
+        """See `Solver.estimated_seconds` (measured 9.9 s and 44 ms at 1e4, 1.5 nm)."""
+        n = float(self.n)
+        return 9.9 * (n / 1e4) ** 2, 0.044 * (n / 1e4) ** 1.5
+
+    def _build(self, A):
+        A = self._A if A is None else A
+        self._A = None
         perm = nested_dissection_from_order(A) if self.n > 2000 else None
         opts = dict(diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
         try:
@@ -217,12 +254,7 @@ class SuperLUSolver(Solver):
         if perm is not None:
             self._inv = np.empty_like(perm)
             self._inv[perm] = np.arange(len(perm))
-        self.setup_s = time.perf_counter() - tick
         self.memory_bytes = 12 * (self._lu.L.nnz + self._lu.U.nnz)
-
-    def setup_in_solves(self) -> float:
-        """See `Solver.setup_in_solves` (measured 225 at 1e4 unknowns)."""
-        return self.n / 45.0
 
     def _solve(self, b):
         if self._perm is None:
@@ -255,21 +287,26 @@ def _pardiso_module():
 
 
 _PARDISO = None
+_ORDERINGS = {}  # sha1 of a CSR pattern -> PARDISO's METIS permutation (PardisoSolver)
 
 
 class PardisoSolver(Solver):
     """MKL PARDISO sparse Cholesky (real SPD, ``mtype=2``) through ``pypardiso``.
 
     The symbolic analysis (phase 11, METIS nested dissection) runs first and reports the
-    factor's memory; :meth:`factorize` (phase 22) then does the numerical factorization.
-    Solves (phase 33) take ``(n,)`` or ``(n, k)`` right-hand sides.  Conditional numerical
+    factor's memory and flop count; :meth:`build` (phase 22) does the numerical
+    factorization, of this matrix or of another with the same pattern (another shift).
+    Solves (phase 33) take ``(n,)`` or ``(n, k)`` right-hand sides.  The METIS ordering
+    depends only on the pattern, which every operator and shift of a sample shares: it is
+    kept per pattern (the last 8) and handed back to PARDISO (``iparm(5) = 1``), so later
+    analyses take 0.025 s instead of 0.098 s on the README sample.  Conditional numerical
     reproducibility (``MKL_CBWR``, ``iparm(34)`` = MKL's thread count) makes the results the
     same bits run after run and for 1 or 2 threads (measured).
     """
 
     name = "pardiso"
 
-    def __init__(self, A, tol=None, *, factorize=True):
+    def __init__(self, A, tol=None):
         super().__init__(A)
         pypardiso = _pardiso_module()
         if pypardiso is None:
@@ -281,44 +318,52 @@ class PardisoSolver(Solver):
         ps = pypardiso.PyPardisoSolver(mtype=2)
         ps.set_iparm(1, 1)   # use the iparm values below, defaults elsewhere
         ps.set_iparm(2, 2)   # METIS nested dissection (measured fastest here)
+        pattern = hashlib.sha1(self._upper.indptr.tobytes() + self._upper.indices.tobytes()).digest()
+        if pattern in _ORDERINGS:  # iparm(5) = 1: reuse the ordering of this pattern
+            ps.iparm[4], ps.perm = 1, _ORDERINGS[pattern].copy()
+        else:                      # iparm(5) = 2: METIS, and return its ordering in perm
+            ps.iparm[4], ps.perm = 2, np.zeros(self.n, dtype=np.int32)
         ps.iparm[17] = -1    # report the factor's nonzeros (iparm(18))
         ps.iparm[18] = -1    # and its factorization Mflop (iparm(19))
+        ps.iparm[23] = 1     # two-level factorization: solves 2x faster here (5e3-1e4, measured)
         ps.iparm[33] = max(int(ps.libmkl.mkl_get_max_threads()), 1)  # CNR: reproducible bits
         ps.set_phase(11)
         self._ps = ps
         self._call(np.zeros((self.n, 1)))
         # iparm(15..17): peak analysis, permanent, factorization+solve memory in KB
+        if pattern not in _ORDERINGS:
+            while len(_ORDERINGS) >= 8:
+                _ORDERINGS.pop(next(iter(_ORDERINGS)))
+            _ORDERINGS[pattern] = ps.perm.copy()
         self.memory_bytes = 1024 * int(max(ps.iparm[14], ps.iparm[15] + ps.iparm[16]))
         self.factor_nnz = int(ps.iparm[17])
         self.factor_mflop = int(ps.iparm[18])
         self.analysis_s = time.perf_counter() - tick
         self.setup_s = self.analysis_s
-        self._factored = False
-        if factorize:
-            self.factorize()
 
-    def setup_in_solves(self) -> float:
-        """See `Solver.setup_in_solves`: factorization flop at ~42 GF/s against a solve that
-        streams the factor twice at ~28 GB/s (both measured here: ratio 55 at 5e3 unknowns,
-        77 at 1e4, ~350 at 1e5)."""
-        return 1e6 * self.factor_mflop / (24.0 * max(self.factor_nnz, 1))
+    def estimated_seconds(self):
+        """See `Solver.estimated_seconds`: the factorization's Mflop (PARDISO's analysis) at
+        42 GF/s; a solve streams the factor twice (measured set-up / solve: 55 at 5e3
+        unknowns, 77 at 1e4, ~350 at 1e5)."""
+        return 1e6 * self.factor_mflop / 42e9, 16.0 * self.factor_nnz / 28e9
 
     def _call(self, b):
         return self._ps._call_pardiso(self._upper, b)  # the documented advanced-usage call
 
-    def factorize(self):
-        """Numerical factorization (phase 22); a no-op when already done."""
-        if self._factored:
-            return
-        tick = time.perf_counter()
+    def _build(self, A):
+        if A is not None:  # same pattern, other values (phase 11 depends on the pattern only)
+            upper = sp.triu(sp.csr_matrix(A, dtype=np.float64), format="csr")
+            upper.sort_indices()
+            if not (np.array_equal(upper.indptr, self._upper.indptr)
+                    and np.array_equal(upper.indices, self._upper.indices)):
+                raise ValueError("build(A): A must have the analysed sparsity pattern")
+            self._upper = upper
         self._ps.set_phase(22)
         try:
             self._call(np.zeros((self.n, 1)))
         except Exception as exc:  # PyPardisoError: e.g. -4, zero pivot (not SPD)
             raise ValueError(f"matrix is not positive definite (PARDISO: {exc})") from exc
         self._ps.set_phase(33)
-        self._factored = True
-        self.setup_s += time.perf_counter() - tick
 
     def _solve(self, b):
         x = self._call(np.asfortranarray(b.reshape(self.n, -1)))
@@ -355,23 +400,28 @@ class AMGSolver(Solver):
 
     def __init__(self, A, tol=1e-10):
         super().__init__(A)
-        pyamg = _pyamg_module()
-        if pyamg is None:
+        if _pyamg_module() is None:
             raise ImportError("pyamg is not installed: pip install 'latticedns[fast]'")
-        tick = time.perf_counter()
         self._A = sp.csr_matrix(A, dtype=np.float64)
+        self.tol = 1e-10 if tol is None else float(tol)
+        self.failures = 0
+        self.memory_bytes = 3 * 12 * A.nnz  # operator complexity ~1.85, plus transfers
+
+    def estimated_seconds(self):
+        """See `Solver.estimated_seconds`: ~15 CG iterations of ~25 matrix passes (measured
+        1.4-3 s per solve at 1e5 unknowns, 1.5 nm); a hierarchy costs a third of a solve."""
+        solve = 15 * 25 * 12.0 * self.nnz / 28e9
+        return 0.3 * solve, solve
+
+    def _build(self, A):
+        pyamg = _pyamg_module()
+        if A is not None:
+            self._A = sp.csr_matrix(A, dtype=np.float64)
         self._ml = pyamg.ruge_stuben_solver(self._A, CF=("RS", {"second_pass": True}))
         self._M = self._ml.aspreconditioner(cycle="V")
         self._cg = pyamg.krylov.cg
-        self.tol = float(tol)
-        self.failures = 0
-        self.setup_s = time.perf_counter() - tick
         self.memory_bytes = int(sum(12 * lv.A.nnz + 8 * lv.A.shape[0] for lv in self._ml.levels)
                                 + 12 * sum(lv.P.nnz for lv in self._ml.levels[:-1]))
-
-    def setup_in_solves(self) -> float:
-        """See `Solver.setup_in_solves`: a hierarchy costs about a third of one solve."""
-        return 0.3
 
     def _one(self, b):
         res = []
@@ -401,35 +451,41 @@ def available_solvers() -> list[str]:
     return out
 
 
-def choose_solver(A, budget_bytes: int | None = None, direct: bool = False) -> Solver:
-    """The ``"auto"`` solver for ``A`` (see the module docstring), already built.
+def choose_solver(A, budget_bytes: int | None = None, direct: bool = False,
+                  expected_solves: float = 45.0, tol: float = 1e-10) -> Solver:
+    """The ``"auto"`` solver for ``A``, not yet built (call ``.build()``).
 
-    ``direct=True`` excludes the inexact ``"amg"`` (exact solves wanted whatever they cost).
-
-    PARDISO's symbolic analysis is cheap (0.08 s at 5e3 unknowns, 2.4 s at 1e5) and gives
-    the factor's memory, so the choice between a direct factor and AMG is made on that
-    estimate against ``budget_bytes`` (default :func:`memory_budget_bytes`, a quarter of it
-    per factor since a schedule holds several).
+    Candidates are the installed backends whose memory fits a quarter of ``budget_bytes``
+    (default :func:`memory_budget_bytes`; a schedule holds several solvers): PARDISO (its
+    symbolic analysis, 0.08 s at 5e3 unknowns and 2.4 s at 1e5, gives the factor's memory
+    and flop count), dense Cholesky (up to :data:`DENSE_MAX` unknowns), AMG, SuperLU (only
+    without the others).  The one with the least ``set-up + expected_solves x solve``
+    (`Solver.estimated_seconds`) wins.  ``direct=True`` excludes the inexact ``"amg"``.
     """
     budget = memory_budget_bytes() if budget_bytes is None else int(budget_bytes)
     n = A.shape[0]
     names = [s for s in available_solvers() if not (direct and s == "amg")]
+    candidates = []
     if "pardiso" in names:
-        s = PardisoSolver(A, factorize=False)
-        if s.memory_bytes <= budget / 4 or "amg" not in names:
-            s.factorize()
-            return s
-        del s
-    if n <= DENSE_MAX and 8 * n * n <= budget / 4:
-        return DenseSolver(A)
+        candidates.append(PardisoSolver(A))
+    if n <= DENSE_MAX:
+        candidates.append(DenseSolver(A))
     if "amg" in names:
-        return AMGSolver(A)
-    return SuperLUSolver(A)
+        candidates.append(AMGSolver(A, tol=tol))
+    fitting = [c for c in candidates if c.memory_bytes <= budget / 4]
+    if not fitting:
+        return SuperLUSolver(A)
+
+    def cost(c):
+        setup, solve = c.estimated_seconds()
+        return setup + expected_solves * solve
+
+    return min(fitting, key=cost)
 
 
-def make_solver(A, name: str = "auto", *, tol: float = 1e-10,
-                budget_bytes: int | None = None, direct: bool = False) -> Solver:
-    """Build the solver ``name`` for the SPD matrix ``A`` (shape (n, n)).
+def make_solver(A, name: str = "auto", *, tol: float = 1e-10, budget_bytes: int | None = None,
+                direct: bool = False, expected_solves: float = 45.0, build: bool = True) -> Solver:
+    """The solver ``name`` for the SPD matrix ``A`` (shape (n, n)).
 
     Parameters
     ----------
@@ -444,15 +500,23 @@ def make_solver(A, name: str = "auto", *, tol: float = 1e-10,
         Memory budget for ``"auto"``.
     direct : bool
         ``"auto"`` only: never the inexact ``"amg"``.
+    expected_solves : float
+        ``"auto"`` only: how many solves the solver is expected to serve.
+    build : bool
+        Do the numerical set-up now; False returns the solver unbuilt, whose
+        `Solver.estimated_seconds` is available (PARDISO has run its analysis), for
+        ``solver.build(A2)`` with ``A`` or another matrix of the same pattern.
 
     Raises
     ------
     ValueError
-        Unknown name, or ``A`` is not positive definite.
+        Unknown name, or ``A`` is not positive definite (when built).
     """
     if name not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {name!r}")
     A = sp.csr_matrix(A, dtype=np.float64)
     if name == "auto":
-        return choose_solver(A, budget_bytes, direct)
-    return _BACKENDS[name](A, tol=tol)
+        solver = choose_solver(A, budget_bytes, direct, expected_solves, tol)
+    else:
+        solver = _BACKENDS[name](A, tol=tol)
+    return solver.build() if build else solver

@@ -110,12 +110,13 @@ class _Recorder:
         return pt[(pt >= t0) & (pt < t1)]
 
 
-def _propagator(cache, pool, model, condition, method, rtol, solver, loss=None):
+def _propagator(cache, pool, model, condition, method, rtol, solver, loss=None, plans=None):
     """The run's propagator of a condition (optionally with the pulse loss ``(mask, rate)``).
 
     ``cache`` is the run's own; conditions with the same operator
     (`ElectronCondition.operator_condition`) share one operator cache in it, and ``pool``
     (the protocol's) shares solvers built for the same operator and shift across runs.
+    ``plans`` (:meth:`_Protocol.plans`) announces the run's stages on each operator.
     """
     mask_key = None if loss is None else (hashlib.sha1(loss[0].tobytes()).hexdigest(), loss[1])
     key = (condition, mask_key, method)
@@ -127,9 +128,10 @@ def _propagator(cache, pool, model, condition, method, rtol, solver, loss=None):
         else:
             operator = system.operator if loss is None else \
                 system.operator - _pulse_loss(system, *loss)
-            cache[key] = cache[base_key] = Propagator(operator, system.source, system.mass,
-                                                      method=method, rtol=rtol, solver=solver,
-                                                      pool=(pool, base_key))
+            prop = Propagator(operator, system.source, system.mass, method=method, rtol=rtol,
+                              solver=solver, pool=(pool, base_key))
+            plan = (plans or {}).get((condition.operator_condition, loss is not None))
+            cache[key] = cache[base_key] = prop.plan(plan) if plan else prop
     return cache[key]
 
 
@@ -147,8 +149,9 @@ def _pulse_loss(system, mask, rate):
 class _Run:
     """Everything a protocol carries from one stage to the next (forkable at a stage end)."""
 
-    def __init__(self, p, rec):
+    def __init__(self, p, rec, plans):
         self.p, self.rec, self.t0, self.mw_now = p, rec, 0.0, OFF
+        self.plans = plans  # the stage plan of every operator the run will use
         self.pool_pbar = None  # Pbar of the last selective saturation, when it fixes the pool
         self.cache = {}  # this run's propagators (_propagator)
         self.cost = {"stage_seconds": [], "n_factorizations": 0, "n_solves": 0, "solver": ""}
@@ -182,10 +185,37 @@ class _Protocol:
         self.profile_times_s = profile_times_s
         self.pool = {}  # solvers shared by every run of this protocol (_propagator)
 
-    def start(self, p0=None):
+    def start(self, stages, p0=None):
         model = self.model
         p = np.full(model.n, model.params.proton_thermal) if p0 is None else np.array(p0, float)
-        return _Run(p, _Recorder(model, self.edges, self.profile_times_s))
+        return _Run(p, _Recorder(model, self.edges, self.profile_times_s), self.plans(stages))
+
+    def plans(self, stages):
+        """``{(operator condition, with pulse loss): (t_ref, ...)}`` of a stage list.
+
+        The reference time of each timed stage (`Propagator.plan`), grouped by the operator
+        it runs on, in order; fixed by the stages alone, so a run's solver choices are the
+        same whether it runs alone or after others.
+        """
+        plans = {}
+        if self.method != "krylov":  # only the Krylov method has shifts to choose
+            return plans
+        for stage in stages:
+            if isinstance(stage, (Microwave, Delay)):
+                cond = self.cal.condition(stage.microwave)
+                first = stage.duration_s / stage.n_outputs if stage.n_outputs else stage.duration_s
+                key, t_ref = (cond.operator_condition, False), np.sqrt(first * stage.duration_s)
+            elif isinstance(stage, Detect):
+                cond = self.cal.condition(stage.microwave)
+                continuous = self.pulse_model == "continuous" and np.cos(
+                    np.deg2rad(stage.flip_angle_deg)) > 0
+                dt = stage.interval_s
+                key = (cond.operator_condition, continuous)
+                t_ref = np.sqrt(dt * stage.duration_s) if continuous else dt
+            else:
+                continue
+            plans.setdefault(key, []).append(float(t_ref))
+        return {k: tuple(v) for k, v in plans.items()}
 
     def step(self, run, k, stage, report):
         """Apply stage ``k`` to ``run`` in place."""
@@ -201,7 +231,7 @@ class _Protocol:
         elif isinstance(stage, (Microwave, Delay)):
             cond = cal.condition(stage.microwave)
             prop = _propagator(run.cache, self.pool, model, cond, self.method, self.rtol,
-                               self.solver)
+                               self.solver, plans=run.plans)
             times = np.linspace(0.0, stage.duration_s, stage.n_outputs + 1)[1:] \
                 if stage.n_outputs else np.array([stage.duration_s])
             prof_at = run.rec.due(run.t0, run.t0 + stage.duration_s) - run.t0
@@ -217,7 +247,7 @@ class _Protocol:
         elif isinstance(stage, Detect):
             run.p = _detect(stage, model, cal, run.p, run.t0, k, run.rec, (run.cache, self.pool),
                             run.cost, self.method, self.rtol, self.solver, self.pulse_model,
-                            run.pool_pbar, report)
+                            run.pool_pbar, report, run.plans)
             run.mw_now = stage.microwave
         else:
             raise TypeError(f"unknown stage type {type(stage).__name__}")
@@ -294,8 +324,9 @@ def run_protocol(model, stages, calibration=None, *, bandwidth_kHz=200.0, profil
                          profile_edges_nm=profile_edges_nm, profile_times_s=profile_times_s,
                          method=method, rtol=rtol, pulse_model=pulse_model,
                          visible_pool=visible_pool, solver=solver)
-    run = protocol.start(p0)
-    for _ in _run_stages(protocol, run, list(stages), 0, progress):
+    stages = list(stages)
+    run = protocol.start(stages, p0)
+    for _ in _run_stages(protocol, run, stages, 0, progress):
         pass
     return protocol.result(run)
 
@@ -308,8 +339,7 @@ def _count(cost, res):
 
 
 def _detect(stage, model, cal, p, t0, k, rec, caches, cost, method, rtol, solver, pulse_model,
-            pool_pbar,
-            report):
+            pool_pbar, report, plans):
     cond = cal.condition(stage.microwave)
     obs_pbar = cond.pbar if pool_pbar is None else pool_pbar
     weights = model.observable_weights(obs_pbar, stage.bandwidth_kHz)
@@ -320,7 +350,8 @@ def _detect(stage, model, cal, p, t0, k, rec, caches, cost, method, rtol, solver
     prof_at = rec.due(t0, t0 + stage.duration_s) - t0
     if pulse_model == "continuous" and cos > 0:
         rate = -np.log(cos) / dt
-        prop = _propagator(*caches, model, cond, method, rtol, solver, loss=(mask, rate))
+        prop = _propagator(*caches, model, cond, method, rtol, solver, loss=(mask, rate),
+                           plans=plans)
         # the recorded signal precedes each pulse: state after j pulses = continuous loss over j dt
         res = prop.sample(p, times, weights, t_end=stage.duration_s,
                           states_at=prof_at if len(prof_at) else None)
@@ -329,7 +360,7 @@ def _detect(stage, model, cal, p, t0, k, rec, caches, cost, method, rtol, solver
             rec.profile(t0 + tp, state)
         rec.add(t0 + times, res.signals, k)
         return res.p_final
-    prop = _propagator(*caches, model, cond, method, rtol, solver)
+    prop = _propagator(*caches, model, cond, method, rtol, solver, plans=plans)
     signals = np.empty((n, weights.shape[0]))
     pending = list(prof_at)
     for j in range(n):

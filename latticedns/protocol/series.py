@@ -36,13 +36,22 @@ def iter_protocols(model, stage_lists, calibration=None, *, progress=None, **opt
         One per stage list, in order.
     """
     protocol = _Protocol(model, calibration, **options)
-    saved = {(): protocol.start()}  # stage prefix -> the run state at its end
+    saved = {}  # (stage prefix, plans of its operators) -> the run state at its end
     for i, stages in enumerate(stage_lists):
         stages = tuple(stages)
-        first = max(k for k in range(len(stages) + 1) if stages[:k] in saved)
-        run = saved[stages[:first]].fork()
+        plans = protocol.plans(stages)
+
+        def key(k):
+            # a prefix is shared only by runs that plan the same stages on its operators, so
+            # that each run's solver choices are the ones it makes alone (bit-identity)
+            used = protocol.plans(stages[:k])
+            return stages[:k], tuple((op, plans[op]) for op in used)
+
+        first = max(k for k in range(len(stages) + 1) if k == 0 or key(k) in saved)
+        run = saved[key(first)].fork() if first else protocol.start(stages)
+        run.plans = plans
         report = None if progress is None else (lambda *a, i=i: progress(i, *a))
         for k in _run_stages(protocol, run, stages, first, report):
             if k + 1 < len(stages):  # a complete protocol's state is not a prefix to keep
-                saved.setdefault(stages[:k + 1], run.fork())
+                saved.setdefault(key(k + 1), run.fork())
         yield protocol.result(run)
