@@ -43,7 +43,7 @@ p(t) = ones @ M @ p0 + t ones @ f`` is restored by a rank-one correction along `
 exact null vector), so conservation holds to rounding rather than to ``rtol``.
 
 Inexact solves (``"amg"``) run at the relative residual ``PropagationOptions.inner_tol``
-(default ``1e-4 rtol``, at most 1e-10): the Lanczos relation is then perturbed by that much
+(default ``1e-2 rtol``, at most 1e-8): the Lanczos relation is then perturbed by that much
 per step, far below the a posteriori test's ``rtol`` (tested against direct solves).
 """
 

