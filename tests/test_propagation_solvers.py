@@ -170,3 +170,40 @@ def test_solver_reuse_depends_on_the_shift_mismatch(model):
     fixed.sample(p0, [10.0], C)
     slow = fixed.sample(p0, 10.0 * np.arange(1, 1025), C)
     assert slow.n_factorizations == 0 and slow.n_solves > det.n_solves
+
+
+def test_a_plan_shares_one_solver_between_a_gate_and_a_detection(model, reference):
+    """Told both stages, the operator builds one solver at the detection's shift (the gate
+    pays a few solves for a shift too small) instead of two; the results still meet rtol."""
+    L, s = model.operator(MW_OFF)
+    C = model.observable_weights(P_OFF, 200.0)
+    p0 = np.full(model.n, 0.5)
+    detect = 10.0 * np.arange(1, 1025)
+    dense = Propagator(L, s, method="dense")
+    planned = Propagator(L, s, rtol=1e-8, solver="dense").plan([10.0, np.sqrt(10.0 * 10240.0)])
+    gate = planned.sample(p0, [10.0], C)
+    det = planned.sample(gate.p_final, detect, C)
+    assert (gate.n_factorizations, det.n_factorizations) == (1, 0)
+    assert list(planned._method.solvers()) == [2.0**-7]
+    assert _relerr(det.signals, dense.sample(dense.sample(p0, [10.0]).p_final, detect, C).signals) < 3e-8
+    unplanned = Propagator(L, s, rtol=1e-8, solver="dense")
+    unplanned.sample(p0, [10.0], C)
+    assert unplanned.sample(gate.p_final, detect, C).n_factorizations == 1  # a second solver
+    with pytest.raises(ValueError, match="positive finite"):
+        Propagator(L, s).plan([])
+    with pytest.raises(ValueError, match="positive finite"):
+        Propagator(L, s).plan([10.0, -1.0])
+
+
+def test_auto_weighs_set_up_against_the_expected_solves(shifted, monkeypatch):
+    """A costly factor with cheap solves against a cheap hierarchy with costly solves:
+    AMG for a few solves, the factor for many (estimates replaced by round numbers)."""
+    monkeypatch.setattr(solvers_mod, "available_solvers", lambda: ["dense", "splu", "amg"])
+    monkeypatch.setattr(solvers_mod.DenseSolver, "estimated_seconds", lambda self: (100.0, 0.01))
+    monkeypatch.setattr(solvers_mod.AMGSolver, "estimated_seconds", lambda self: (0.1, 1.0))
+    assert choose_solver(shifted, expected_solves=5).name == "amg"
+    assert choose_solver(shifted, expected_solves=500).name == "dense"
+    solver = make_solver(shifted, expected_solves=5, build=False)
+    assert not solver.built
+    with pytest.raises(RuntimeError, match="not built"):
+        solver.solve(np.ones(shifted.shape[0]))

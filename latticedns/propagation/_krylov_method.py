@@ -146,12 +146,19 @@ class KrylovMethod:
         cached = self.solvers()
         want = stage_want = self._want(t_ref)
         first = None
+        pool, key = self.cache.get("pool", ({}, None))
         if "planned" not in self.cache:
+            plan_key = (key, "planned", self.cache.get("plan"), want, self.options.solver)
             if cached or "plan" not in self.cache:
-                self.cache["planned"] = ()
+                self.cache["planned"] = ((), None)
+            elif key is not None and plan_key in pool:  # another run decided the same plan
+                self.cache["planned"] = pool[plan_key]
             else:
-                self.cache["planned"], first = self._planned_shifts(want, expected)
-        planned = self.cache["planned"]
+                shifts, first = self._planned_shifts(want, expected)
+                self.cache["planned"] = (shifts, first.name)
+                if key is not None:
+                    pool[plan_key] = self.cache["planned"]
+        planned, backend = self.cache["planned"]
         if planned:
             want = min(planned, key=lambda s: (extra_solves(s, stage_want), s))
         elif cached and want not in cached:
@@ -160,7 +167,6 @@ class KrylovMethod:
                 return best, cached[best], False
         if want in cached:
             return want, cached[want], False
-        pool, key = self.cache.get("pool", ({}, None))
         pool_key = (key, want, self.options.solver, self.options.inner_tol)
         if key is not None and pool_key in pool:
             cached[want] = pool[pool_key]
@@ -168,9 +174,8 @@ class KrylovMethod:
         if first is not None:
             solver = first.build(self._matrix(want) if want != stage_want else None)
         else:
-            name = next(iter(cached.values())).name if planned and cached else self.options.solver
-            solver = make_solver(self._matrix(want), name, tol=self.options.inner_tol,
-                                 expected_solves=expected)
+            solver = make_solver(self._matrix(want), backend or self.options.solver,
+                                 tol=self.options.inner_tol, expected_solves=expected)
         cached[want] = solver
         if key is not None:
             pool[pool_key] = solver
