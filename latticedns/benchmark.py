@@ -79,7 +79,10 @@ def benchmark_schedule(model, method, rtol, solver="auto", progress=None):
     ``progress(stage_name, seconds_so_far)`` is called as each stage starts.
     """
     tick = time.perf_counter()
-    report = (lambda name: progress(name, time.perf_counter() - tick)) if progress else (lambda n: None)
+    def report(name):
+        if progress is not None:
+            progress(name, time.perf_counter() - tick)
+
     C = model.observable_weights(P_OFF, 200.0)
     on = Propagator(*model.operator(MW_ON), method=method, rtol=rtol, solver=solver)
     off = Propagator(*model.operator(MW_OFF), method=method, rtol=rtol, solver=solver)
@@ -218,7 +221,8 @@ def run_benchmark(n_protons, cutoff_nm=1.5, method="auto", solver="auto", rtol=1
                                             progress=lambda name, s: say(f"{name} at {s:.1f} s"))
         out["bdf_s"] = round(seconds, 3)
         if bdf is None:
-            out["bdf"] = f"did not finish in {bdf_limit_s:g} s (reached t = {reached:.1f} s of 10890 s)"
+            out["bdf"] = (f"did not finish in {bdf_limit_s:g} s "
+                          f"(reached t = {reached:.1f} s of 10890 s)")
             out["bdf_ratio"] = f"> {seconds / propagate_s:.0f}"
         else:
             out["bdf"] = "finished"

@@ -106,6 +106,8 @@ def test_auto_choice_and_fallbacks(shifted, monkeypatch):
     assert choose_solver(shifted).name == "dense"
     monkeypatch.setattr(solvers_mod, "DENSE_MAX", 100)
     assert choose_solver(shifted).name == "splu"
+    if "amg" not in INSTALLED:
+        return
     monkeypatch.setattr(solvers_mod, "available_solvers", lambda: ["dense", "splu", "amg"])
     assert choose_solver(shifted).name == "amg"
     monkeypatch.setattr(solvers_mod, "DENSE_MAX", 6000)  # dense only while 8 n^2 fits
@@ -195,6 +197,7 @@ def test_a_plan_shares_one_solver_between_a_gate_and_a_detection(model, referenc
         Propagator(L, s).plan([10.0, -1.0])
 
 
+@pytest.mark.skipif("amg" not in INSTALLED, reason="needs pyamg")
 def test_auto_weighs_set_up_against_the_expected_solves(shifted, monkeypatch):
     """A costly factor with cheap solves against a cheap hierarchy with costly solves:
     AMG for a few solves, the factor for many (estimates replaced by round numbers)."""

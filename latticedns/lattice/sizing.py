@@ -64,7 +64,10 @@ class SizeEstimate:
 def estimate_size(spec, params):
     """:class:`SizeEstimate` of a sample specification with the lattice physics ``params``."""
     density = float(spec.protons_per_nm3)
-    n = int(spec.n_protons) if spec.n_protons is not None else int(round(density * spec.box_edge_nm ** 3))
+    if spec.n_protons is not None:
+        n = int(spec.n_protons)
+    else:
+        n = int(round(density * spec.box_edge_nm ** 3))
     pairs = int(round(n * density * 4.0 / 3.0 * np.pi * params.cutoff_nm ** 3 / 2.0))
     return SizeEstimate(protons=n, pairs=pairs,
                         bytes=BASE_BYTES + BYTES_PER_PROTON * n + BYTES_PER_PAIR * pairs)

@@ -18,7 +18,8 @@ Shifts and solvers
 Each stage asks for ``sigma = shift_factor / t_end`` rounded to a power of two
 (:func:`choose_shift`).  Solvers (`latticedns.propagation.solvers`) are cached per shift in
 the operator cache (shared with `Propagator.with_source`, copied by `Propagator.fork`), and
-in an optional pool shared by the propagators of other runs on the same operator.  A cached solver whose shift is within a factor
+in an optional pool shared by the propagators of other runs on the same operator.  A
+cached solver whose shift is within a factor
 :data:`REUSE_RATIO` of the wanted one is reused.  Otherwise a new one is built when its
 set-up (in solves, `Solver.setup_in_solves`, a deterministic estimate) costs less than the
 solves a mismatched shift adds (:data:`EXTRA_SOLVES_PER_DECADE`: a shift too large costs
@@ -207,7 +208,8 @@ class KrylovMethod:
         start = p0
         if pb.has_source:
             # the source term is one part of p(t): judged against the initial state's size too
-            scale = (np.abs(np.asarray(Cx @ p0)).ravel(), float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
+            scale = (np.abs(np.asarray(Cx @ p0)).ravel(),
+                     float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
             run = si_lanczos(solver.solve, mass, solver.solve(pb.f), sigma, grid, Cx, "src",
                              stationary=cons is None and moving, part_of=scale, **lanczos)
             if run.stationary is not None:  # p(t) = p_ss + exp(tA) (p0 - p_ss)

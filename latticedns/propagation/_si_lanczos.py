@@ -98,7 +98,8 @@ def _grow(arr: np.ndarray, cols: int) -> np.ndarray:
     return out
 
 
-def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.ndarray], np.ndarray] | None,
+def si_lanczos(solve: Callable[[np.ndarray], np.ndarray],
+               mass: Callable[[np.ndarray], np.ndarray] | None,
                b: np.ndarray, sigma: float, times: np.ndarray, C, kind: str, *, rtol: float,
                m_max: int, m_min: int = 3, state_from: int | None = None,
                stationary: bool = False, part_of=None) -> KrylovRun:
@@ -162,7 +163,8 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray], mass: Callable[[np.nda
     diffs: list[float] = []
     diffs_inf: list[float] = []
     sig = fin = coef = inf = None
-    amp0, state0 = (np.zeros(k), 0.0) if part_of is None else (np.asarray(part_of[0], float), float(part_of[1]))
+    amp0, state0 = (np.zeros(k), 0.0) if part_of is None else \
+        (np.asarray(part_of[0], float), float(part_of[1]))
     m = 0
     converged = on_stationary = False
     for j in range(m_max):

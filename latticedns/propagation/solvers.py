@@ -318,7 +318,8 @@ class PardisoSolver(Solver):
         ps = pypardiso.PyPardisoSolver(mtype=2)
         ps.set_iparm(1, 1)   # use the iparm values below, defaults elsewhere
         ps.set_iparm(2, 2)   # METIS nested dissection (measured fastest here)
-        pattern = hashlib.sha1(self._upper.indptr.tobytes() + self._upper.indices.tobytes()).digest()
+        pattern = hashlib.sha1(self._upper.indptr.tobytes()
+                               + self._upper.indices.tobytes()).digest()
         if pattern in _ORDERINGS:  # iparm(5) = 1: reuse the ordering of this pattern
             ps.iparm[4], ps.perm = 1, _ORDERINGS[pattern].copy()
         else:                      # iparm(5) = 2: METIS, and return its ordering in perm
