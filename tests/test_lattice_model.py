@@ -131,3 +131,18 @@ def test_radial_profile_weights_average_shells(model):
         inside = (r >= edges[b]) & (r < edges[b + 1])
         assert w[b] @ p == pytest.approx(r[inside].mean())
     assert np.all(np.isnan(model.radial_profile_weights([10.0, 11.0])))  # empty shell
+
+
+def test_pair_rates_in_threads_are_the_same_bits(monkeypatch):
+    """The Voigt rates are evaluated in chunks on the run's threads: any number of chunks
+    gives the same array bit for bit (campaign workers set OMP_NUM_THREADS=1)."""
+    sample = generate_sample(SampleSpec.from_dict(
+        {"radical_mM": 50, "n_protons": 6000, "proton_density_per_nm3": 7.48, "seed": 4}))
+    model = LatticeModel(sample, LatticeParameters(cutoff_nm=1.5))
+    cond = ElectronCondition(pbar=0.5, tau_c_us=0.5)
+    assert len(model.geometry.i) > 2e5  # two chunks of >= 1e5 pairs
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    one = model.pair_rates(cond)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    two = model.pair_rates(cond)
+    np.testing.assert_array_equal(one, two)

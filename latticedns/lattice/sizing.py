@@ -6,8 +6,11 @@ the hard cores change it by a few per cent).  Memory is linear in both,
 
     bytes ~ BASE + BYTES_PER_PROTON N + BYTES_PER_PAIR P,
 
-with constants measured on the benchmark schedule (three operators, each with an AMG
-hierarchy or a direct factor that ``solver="auto"`` only picks when it fits).  A direct
+with constants set from the benchmark schedule (``latticedns bench``): at 1e6 protons and a
+1.0 nm cutoff (1.56e7 pairs, AMG solvers) the estimate is 11.7 GB against 7.7 GB measured
+(10.2 GB for the rtol/100 reference); at 1e5 and 1.5 nm 3.7 GB against 1.5 GB for the
+build and 5.0 GB with the PARDISO factor (3.4 GB) that ``solver="auto"`` only takes when it
+fits.  A direct
 factor can need more than this (its fill grows faster than N); ``"auto"`` falls back to AMG
 when PARDISO's own analysis says it would not fit (`latticedns.propagation.solvers`).
 
