@@ -18,7 +18,6 @@ Examples
 True
 """
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
@@ -28,6 +27,7 @@ from ..constants import GAMMA_H, boltzmann_polarization, larmor_angular
 from ..errors import ConfigError
 from ..lineshape import check_lineshape, flipflop_rate_lineshape
 from ..rates import paramagnetic_relaxation_rate
+from ..resources import threads
 from ..system import LinearSystem
 from .couplings import coupling_geometry, neighbour_zero_quantum_sums
 from .ratematrix import assemble, build_pattern
@@ -251,15 +251,6 @@ class LatticeModel:
         return np.stack([_mean_row(which == b) for b in range(len(edges) - 1)])
 
 
-def _threads():
-    """Threads a run may use: ``OMP_NUM_THREADS`` if set (campaign workers set 1), else the
-    cores this process may run on."""
-    try:
-        return max(1, int(os.environ["OMP_NUM_THREADS"]))
-    except (KeyError, ValueError):
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-
-
 def _elementwise_in_threads(fn, size, min_chunk=100_000):
     """``fn(slice(0, size))`` evaluated in contiguous chunks on the run's threads.
 
@@ -267,7 +258,7 @@ def _elementwise_in_threads(fn, size, min_chunk=100_000):
     GIL, 1.5x faster on 2 cores, measured): the result is the same bit for bit whatever
     the number of chunks.
     """
-    n = min(_threads(), max(1, size // min_chunk))
+    n = min(threads(), max(1, size // min_chunk))
     if n == 1:
         return fn(slice(0, size))
     edges = np.linspace(0, size, n + 1).astype(int)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from ..resources import memory_budget_bytes
 
 __all__ = ["SizeEstimate", "estimate_size", "check_fits", "BYTES_PER_PAIR", "BYTES_PER_PROTON"]
 
@@ -79,11 +80,9 @@ def estimate_size(spec, params):
 def check_fits(spec, params, key, budget_bytes=None):
     """Raise ConfigError naming ``key`` if the run would not fit in ``budget_bytes``.
 
-    ``budget_bytes`` defaults to `latticedns.propagation.solvers.memory_budget_bytes`
-    (80 % of the memory available now).  Returns the :class:`SizeEstimate`.
+    ``budget_bytes`` defaults to `latticedns.resources.memory_budget_bytes` (80 % of the
+    memory available now).  Returns the :class:`SizeEstimate`.
     """
-    from ..propagation.solvers import memory_budget_bytes
-
     size = estimate_size(spec, params)
     budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
     if size.bytes > budget:

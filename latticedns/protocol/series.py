@@ -17,7 +17,8 @@ def iter_protocols(model, stage_lists, calibration=None, *, progress=None, **opt
     Protocols that begin with the same stages (e.g. a power series: one preparation, then
     detections at several powers) continue from the state saved after their longest common
     prefix instead of recomputing it; each result is the one :func:`run_protocol` gives,
-    bit for bit (tested).  Its cost counters and stage times include those of the shared
+    bit for bit (tested).  A prefix is shared only between protocols that announce the same
+    stages on its operators (`_Protocol.plans`: the Krylov shifts are chosen for them).  Its cost counters and stage times include those of the shared
     stages, which were computed once.
 
     Parameters
