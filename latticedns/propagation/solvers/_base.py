@@ -84,10 +84,5 @@ class Solver:
         self.n_solves += 1 if b.ndim == 1 else b.shape[1]
         return x
 
-    @property
-    def seconds_per_solve(self) -> float:
-        """Mean wall seconds per right-hand side so far (nan before the first solve)."""
-        return self.solve_s / self.n_solves if self.n_solves else float("nan")
-
     def _solve(self, b):  # pragma: no cover - each backend overrides it
         raise NotImplementedError
