@@ -140,6 +140,9 @@ def test_shared_prefixes_give_the_same_results_bit_for_bit(model, method):
         for key in ("t_s", "visible", "hidden", "stage", "profile_t_s", "profiles", "p_final"):
             np.testing.assert_array_equal(getattr(res, key), getattr(alone, key), err_msg=key)
         assert len(res.cost["stage_seconds"]) == len(stages)
+        # the linear solvers that ran are recorded (none for the dense method)
+        assert (res.cost["solver"] == "") == (method == "dense")
+        assert res.cost["solver"] == alone.cost["solver"]
     # only the detection of the 2nd and 3rd lists is computed; the 4th shares the saturation;
     # the 5th differs from the 1st only in its detection; the 6th repeats the 2nd entirely
     started = sorted({(i, k) for i, k in calls})
