@@ -21,7 +21,7 @@ import numpy as np
 from .lattice import SampleSpec, generate_sample
 from .lattice.model import LatticeModel, LatticeParameters
 from .propagation import Propagator
-from .propagation.propagator import auto_method
+from .propagation.propagator import auto_method, reference_time
 from .propagation.solvers import available_solvers
 from .protocol.microwave import MicrowaveCalibration, MicrowaveSetting
 
@@ -88,8 +88,8 @@ def benchmark_schedule(model, method, rtol, solver="auto", progress=None):
     C = model.observable_weights(P_OFF, 200.0)
     on = Propagator(*model.operator(MW_ON), method=method, rtol=rtol, solver=solver)
     off = Propagator(*model.operator(MW_OFF), method=method, rtol=rtol, solver=solver)
-    on.plan([np.sqrt(ON_TIMES[0] * ON_TIMES[-1])])
-    off.plan([10.0, np.sqrt(DETECT_TIMES[0] * DETECT_TIMES[-1])])  # the gate, the detection
+    on.plan([reference_time(ON_TIMES[0], ON_TIMES[-1])])
+    off.plan([10.0, reference_time(DETECT_TIMES[0], DETECT_TIMES[-1])])  # gate, detection
     report("microwaves on (640 s)")
     r1 = on.sample(np.zeros(model.n), ON_TIMES, C)
     report("gate (10 s)")

@@ -15,18 +15,17 @@ Work per stage (fewest solves first)
 
 Shifts and solvers
 ------------------
-Each stage asks for ``sigma = shift_factor / t_end`` rounded to a power of two
-(:func:`choose_shift`).  Solvers (`latticedns.propagation.solvers`) are cached per shift in
-the operator cache (shared with `Propagator.with_source`, copied by `Propagator.fork`), and
+Each stage asks for ``sigma = shift_factor / t_ref`` rounded to a power of two
+(:func:`choose_shift`, :func:`reference_time`).  Solvers (`latticedns.propagation.solvers`)
+are cached per shift in the operator cache (shared with `Propagator.with_source`, copied by `Propagator.fork`), and
 in an optional pool shared by the propagators of other runs on the same operator.  A
 cached solver whose shift is within a factor
 :data:`REUSE_RATIO` of the wanted one is reused.  Otherwise a new one is built when its
 set-up (in solves, `Solver.setup_in_solves`, a deterministic estimate) costs less than the
 solves a mismatched shift adds (:data:`EXTRA_SOLVES_PER_DECADE`: a shift too large costs
-~90 solves per decade, one too small ~15); else the closest is reused.  The wanted shift
-is ``shift_factor / t_ref`` with ``t_ref`` the geometric mean of the first output time and
-the stage end (`KrylovMethod.solver_for`): the README detection (1024 reads 10 s apart)
-takes 43 solves there against 78 at ``2 / t_end``.
+~90 solves per decade, one too small ~15); else the closest is reused.  ``t_ref`` is the
+geometric mean of the first output time and the stage end: the README detection (1024
+reads 10 s apart) takes 43 solves there against 78 at ``2 / t_end``.
 
 A plan (`Propagator.plan`: the reference times of the stages to come on this operator)
 lets the first build choose the whole set of shifts at once, minimizing set-ups plus
@@ -62,7 +61,7 @@ from .methods import MethodOutput
 from .result import PropagationOptions
 from .solvers import make_solver
 
-__all__ = ["KrylovMethod", "choose_shift", "extra_solves", "REUSE_RATIO",
+__all__ = ["KrylovMethod", "choose_shift", "reference_time", "extra_solves", "REUSE_RATIO",
            "EXTRA_SOLVES_PER_DECADE", "STAGE_SOLVES", "SOURCE_SOLVES"]
 
 #: A cached solver is reused when its shift is within this factor of the stage's own.
@@ -77,6 +76,12 @@ EXTRA_SOLVES_PER_DECADE = (90.0, 15.0)
 #: (measured: 18-50 and 4-6 on the benchmark schedule); only ``solver="auto"`` uses them.
 STAGE_SOLVES = 45.0
 SOURCE_SOLVES = 8.0
+
+
+def reference_time(first_s: float, end_s: float) -> float:
+    """``t_ref`` (s) of a stage: the geometric mean of its first positive output time and its
+    end, where one pole at ``~2 / t_ref`` serves ``exp(-t lambda)`` over the whole range."""
+    return float(np.sqrt(first_s * end_s))
 
 
 def extra_solves(have: float, want: float) -> float:
@@ -138,11 +143,8 @@ class KrylovMethod:
         return best[1], first
 
     def solver_for(self, t_ref: float, expected: float = STAGE_SOLVES):
-        """``(sigma, solver, newly_built)`` for a stage whose output times centre on ``t_ref``.
-
-        ``t_ref`` (s) is the geometric mean of the first positive output time and the stage
-        end: one pole at ``~2 / t_ref`` serves ``exp(-t lambda)`` over the whole range best.
-        ``expected`` is the stage's expected number of solves (for ``solver="auto"``).
+        """``(sigma, solver, newly_built)`` for a stage of reference time ``t_ref`` (s,
+        :func:`reference_time`).  ``expected`` is the stage's expected number of solves (for ``solver="auto"``).
         """
         cached = self.solvers()
         want = stage_want = self._want(t_ref)
@@ -199,7 +201,7 @@ class KrylovMethod:
         positive = grid[grid > 0.0]
         moving = bool(np.any(p0 != 0.0))
         expected = (STAGE_SOLVES if moving else 0.0) + (SOURCE_SOLVES if pb.has_source else 0.0)
-        sigma, solver, built = self.solver_for(float(np.sqrt(positive.min() * t_end)), expected)
+        sigma, solver, built = self.solver_for(reference_time(positive.min(), t_end), expected)
         it0, solves0 = solver.n_iterations, solver.n_solves
         opts = self.options
         lanczos = dict(rtol=opts.rtol, m_max=opts.m_max, state_from=len(times))

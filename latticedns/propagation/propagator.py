@@ -23,12 +23,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._krylov_method import reference_time
 from ._problem import Problem, as_observables, make_problem
 from .methods import get_method
 from .result import PropagationOptions, PropagationResult
 from .solvers import make_solver
 
-__all__ = ["Propagator", "propagate", "stationary_state", "auto_method", "AUTO_DENSE_MAX_N"]
+__all__ = ["Propagator", "propagate", "stationary_state", "auto_method", "reference_time",
+           "AUTO_DENSE_MAX_N"]
 
 #: ``method="auto"`` threshold (number of states): ``"dense"`` up to it, ``"krylov"`` above.
 AUTO_DENSE_MAX_N = 1500
@@ -107,8 +109,8 @@ class Propagator:
     def plan(self, t_refs) -> "Propagator":
         """Announce the stages this operator will propagate; returns self.
 
-        ``t_refs`` (s): for each stage, in order, the geometric mean of its first positive
-        output time and its end (a single step of length dt: dt).  The ``"krylov"`` method
+        ``t_refs`` (s): for each stage, in order, its `reference_time` (the geometric mean
+        of its first positive output time and its end; a single step of length dt: dt).  The ``"krylov"`` method
         then chooses, when it builds its first solver, the set of shifts that costs least
         over all of them (a shift slightly too small for a short stage is cheaper than a
         second factorization), and, for ``solver="auto"``, the backend for their expected

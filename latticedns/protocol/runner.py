@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from .._args import check_choice
 from ..propagation import Propagator
-from ..propagation.propagator import auto_method
+from ..propagation.propagator import auto_method, reference_time
 from ..propagation.solvers import SOLVERS
 from .microwave import OFF, MicrowaveCalibration
 from .stages import Delay, Detect, Microwave, Saturate, SelectiveSaturate
@@ -204,14 +204,15 @@ class _Protocol:
             if isinstance(stage, (Microwave, Delay)):
                 cond = self.cal.condition(stage.microwave)
                 first = stage.duration_s / stage.n_outputs if stage.n_outputs else stage.duration_s
-                key, t_ref = (cond.operator_condition, False), np.sqrt(first * stage.duration_s)
+                key = (cond.operator_condition, False)
+                t_ref = reference_time(first, stage.duration_s)
             elif isinstance(stage, Detect):
                 cond = self.cal.condition(stage.microwave)
                 continuous = self.pulse_model == "continuous" and np.cos(
                     np.deg2rad(stage.flip_angle_deg)) > 0
                 dt = stage.interval_s
                 key = (cond.operator_condition, continuous)
-                t_ref = np.sqrt(dt * stage.duration_s) if continuous else dt
+                t_ref = reference_time(dt, stage.duration_s) if continuous else dt
             else:
                 continue
             plans.setdefault(key, []).append(float(t_ref))
