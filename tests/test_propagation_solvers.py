@@ -127,18 +127,58 @@ def test_auto_takes_amg_when_the_factor_would_not_fit(shifted, monkeypatch):
 
 
 def test_long_stage_is_propagated_around_its_stationary_state(model):
+    """With a solver whose 2-column solves cost nearly 2 (SuperLU), a long stage runs the
+    stationary state and then one run from ``p0 - p_ss``; a short one, source and state."""
     L, s = model.operator(MW_OFF)
     C = model.observable_weights(P_OFF, 200.0)
     p0 = np.where(model.visible(P_OFF), 0.0, 0.7)
     t = 10.0 * np.arange(1, 1025)
-    long = Propagator(L, s, rtol=1e-8).sample(p0, t, C)
-    short = Propagator(L, s, rtol=1e-8).sample(p0, [10.0], C)
+    long = Propagator(L, s, rtol=1e-8, solver="splu").sample(p0, t, C)
+    short = Propagator(L, s, rtol=1e-8, solver="splu").sample(p0, [10.0], C)
     dense = Propagator(L, s, method="dense")
     assert long.source_mode == "stationary" and short.source_mode == "source"
     assert _relerr(long.signals, dense.sample(p0, t, C).signals) < 1e-7
     assert _relerr(short.signals, dense.sample(p0, [10.0], C).signals) < 1e-7
     # from p0 = 0 only the source run is needed
-    assert Propagator(L, s).sample(np.zeros(model.n), t, C).source_mode == "source"
+    zero = Propagator(L, s, solver="splu").sample(np.zeros(model.n), t, C)
+    assert zero.source_mode == "source"
+
+
+@pytest.mark.parametrize("solver", [s for s in ("dense", "pardiso") if s in INSTALLED])
+def test_direct_factors_run_source_and_state_in_lockstep(model, solver):
+    """A direct factor solves two columns for about the price of one: the source run and
+    the run from p0 go in lockstep (one block solve per step, fewer solve calls than the
+    sequential modes) and give the dense method's result within rtol."""
+    L, s = model.operator(MW_OFF)
+    C = model.observable_weights(P_OFF, 200.0)
+    p0 = np.where(model.visible(P_OFF), 0.0, 0.7)
+    dense = Propagator(L, s, method="dense")
+    for t in (10.0 * np.arange(1, 1025), np.array([10.0])):
+        res = Propagator(L, s, rtol=1e-8, solver=solver).sample(p0, t, C)
+        seq = Propagator(L, s, rtol=1e-8, solver="splu").sample(p0, t, C)
+        assert res.source_mode == "lockstep"
+        assert res.n_solves <= 2 * res.krylov_dim + 1  # columns: at most two per step
+        assert res.krylov_dim < seq.n_solves  # steps (block solves) fewer than sequential
+        assert _relerr(res.signals, dense.sample(p0, t, C).signals) < 1e-7
+        assert _relerr(res.p_final, dense.sample(p0, t, C).p_final) < 1e-7
+
+
+def test_lockstep_runs_match_lone_runs(model):
+    """`si_lanczos_together` gives each run what `si_lanczos` gives it alone (to rounding)."""
+    from latticedns.propagation._si_lanczos import LanczosRun, si_lanczos, si_lanczos_together
+    L, s = model.operator(MW_OFF)
+    A = sp.csr_matrix(-L + 0.25 * sp.identity(model.n))
+    solver = make_solver(A, "dense")
+    C = model.observable_weights(P_OFF, 200.0)
+    grid = np.linspace(0.5, 20.0, 40)
+    starts = [(solver.solve(s), "src"), (np.where(model.visible(P_OFF), 0.0, 0.7), "exp")]
+    opts = dict(rtol=1e-9, m_max=200)
+    alone = [si_lanczos(solver.solve, None, b, 0.25, grid, C, kind, **opts) for b, kind in starts]
+    together = si_lanczos_together(solver.solve, [
+        LanczosRun(None, b, 0.25, grid, C, kind, **opts) for b, kind in starts])
+    for a, b in zip(alone, together):
+        assert a.n_solves == b.n_solves and a.converged and b.converged
+        assert np.allclose(a.signals, b.signals, rtol=1e-12, atol=1e-15 * np.abs(a.signals).max())
 
 
 def test_pool_shares_solvers_and_forks_keep_their_own_choices(model):

@@ -56,13 +56,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._problem import Problem
-from ._si_lanczos import si_lanczos
+from ._si_lanczos import LanczosRun, si_lanczos, si_lanczos_together
 from .methods import MethodOutput
 from .result import PropagationOptions
 from .solvers import make_solver
 
 __all__ = ["KrylovMethod", "choose_shift", "reference_time", "extra_solves", "REUSE_RATIO",
-           "EXTRA_SOLVES_PER_DECADE", "STAGE_SOLVES", "SOURCE_SOLVES"]
+           "EXTRA_SOLVES_PER_DECADE", "STAGE_SOLVES", "SOURCE_SOLVES",
+           "LOCKSTEP_BLOCK_COST"]
 
 #: A cached solver is reused when its shift is within this factor of the stage's own.
 REUSE_RATIO = 8.0
@@ -76,6 +77,11 @@ EXTRA_SOLVES_PER_DECADE = (90.0, 15.0)
 #: (measured: 18-50 and 4-6 on the benchmark schedule); only ``solver="auto"`` uses them.
 STAGE_SOLVES = 45.0
 SOURCE_SOLVES = 8.0
+
+#: A stage with both a source and a nonzero state runs its two Lanczos recurrences in
+#: lockstep (one 2-column solve per step) when the solver's `Solver.block_cost` of two
+#: columns is at most this many single solves (direct factors: 1.2; SuperLU 1.45, AMG 2).
+LOCKSTEP_BLOCK_COST = 1.25
 
 
 def reference_time(first_s: float, end_s: float) -> float:
@@ -212,7 +218,21 @@ class KrylovMethod:
             # the source term is one part of p(t): judged against the initial state's size too
             scale = (np.abs(np.asarray(Cx @ p0)).ravel(),
                      float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
-            run = si_lanczos(solver.solve, mass, solver.solve(pb.f), sigma, grid, Cx, "src",
+            b_src = solver.solve(pb.f)
+        if pb.has_source and moving and solver.block_cost(2) <= LOCKSTEP_BLOCK_COST:
+            mode = "lockstep"
+            runs = si_lanczos_together(solver.solve, [
+                LanczosRun(mass, b_src, sigma, grid, Cx, "src", part_of=scale, **lanczos),
+                LanczosRun(mass, p0, sigma, grid, Cx, "exp", **lanczos)])
+            for run in runs:
+                sig += run.signals
+                p_grid += run.basis @ run.coef[:, len(times):]
+            dim = max(run.n_solves for run in runs)
+            conv = all(run.converged for run in runs)
+            err = max(run.error_estimate for run in runs)
+            start = None
+        elif pb.has_source:
+            run = si_lanczos(solver.solve, mass, b_src, sigma, grid, Cx, "src",
                              stationary=cons is None and moving, part_of=scale, **lanczos)
             if run.stationary is not None:  # p(t) = p_ss + exp(tA) (p0 - p_ss)
                 mode = "stationary"
@@ -224,7 +244,7 @@ class KrylovMethod:
                 sig += run.signals
                 p_grid += run.basis @ run.coef[:, len(times):]
             dim, conv, err = run.n_solves, run.converged, run.error_estimate
-        if np.any(start != 0.0):
+        if start is not None and np.any(start != 0.0):
             run = si_lanczos(solver.solve, mass, start, sigma, grid, Cx, "exp", **lanczos)
             sig += run.signals
             p_grid += run.basis @ run.coef[:, len(times):]

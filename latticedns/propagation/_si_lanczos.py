@@ -34,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["KrylovRun", "si_lanczos"]
+__all__ = ["KrylovRun", "LanczosRun", "si_lanczos", "si_lanczos_together"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,117 @@ def _grow(arr: np.ndarray, cols: int) -> np.ndarray:
     return out
 
 
+class LanczosRun:
+    """One shift-and-invert Lanczos recurrence, advanced one step per solve.
+
+    The caller solves ``(K + sigma M) w = pending`` (:attr:`pending`) and hands ``w`` to
+    :meth:`absorb` until :attr:`done`; :func:`si_lanczos` does that for one run and
+    :func:`si_lanczos_together` for several runs in lockstep (their solves as one block).
+    Parameters are those of :func:`si_lanczos`, without ``solve``.
+    """
+
+    def __init__(self, mass, b, sigma, times, C, kind, *, rtol, m_max, m_min=3,
+                 state_from=None, stationary=False, part_of=None):
+        n = b.shape[0]
+        self.s0 = len(times) - 1 if state_from is None else state_from
+        self.identity = mass is None
+        self.mass = (lambda v: v) if self.identity else mass
+        self.sigma, self.times, self.C, self.kind = sigma, times, C, kind
+        self.rtol, self.m_max, self.m_min, self.stationary = rtol, m_max, m_min, stationary
+        self.n = n
+        cap = min(max(16, m_min + 2), m_max + 1)
+        self.V = np.empty((n, cap), order="F")
+        self.MV = self.V if self.identity else np.empty((n, cap), order="F")
+        k = C.shape[0]
+        self.CV = np.empty((k, m_max + 1))
+        self.H = np.zeros((m_max + 1, m_max + 1))
+        scale = float(np.abs(b).max())  # scaled norm: no underflow for tiny states
+        Mb = self.mass(b / scale)
+        beta0 = float(np.sqrt(max((b / scale) @ Mb, 0.0)))
+        self.V[:, 0] = b / (scale * beta0)
+        if not self.identity:
+            self.MV[:, 0] = Mb / beta0
+        self.beta0 = beta0 * scale
+        self.prev = (None, None, None)  # signals, final states, stationary coefficients
+        self.diffs, self.diffs_inf = [], []
+        self.sig = self.coef = self.inf = None
+        self.amp0, self.state0 = (np.zeros(k), 0.0) if part_of is None else \
+            (np.asarray(part_of[0], float), float(part_of[1]))
+        self.m = 0
+        self.done = self.converged = self.on_stationary = False
+
+    @property
+    def pending(self) -> np.ndarray:
+        """The vector whose solve the next step needs, ``M v_j``."""
+        return self.MV[:, self.m]
+
+    def absorb(self, w: np.ndarray) -> None:
+        """One Lanczos step from ``w = (K + sigma M)^{-1} M v_j`` (overwritten)."""
+        j, V, MV, H, mass = self.m, self.V, self.MV, self.H, self.mass
+        self.CV[:, j] = self.C @ V[:, j]
+        wnorm0 = float(np.sqrt(max(w @ mass(w), 0.0)))
+        for _ in range(2):  # full re-orthogonalization, twice is enough
+            c = MV[:, : j + 1].T @ w
+            w -= V[:, : j + 1] @ c
+            H[: j + 1, j] += c
+        Mw = mass(w)
+        beta = float(np.sqrt(max(w @ Mw, 0.0)))
+        m = self.m = j + 1
+        T = np.triu(H[:m, :m])
+        T = T + np.triu(T, 1).T
+        mu, a, Q = _ritz(T, self.sigma)
+        coef = self.coef = self.beta0 * _coefficients(mu, a, Q, self.times, self.kind)
+        sig = self.sig = (self.CV[:, :m] @ coef).T
+        fin = coef[:, self.s0:]
+        inf = None
+        if self.stationary:
+            inf = self.inf = self.beta0 * (
+                Q @ (Q[0, :] / np.maximum(1.0 - self.sigma * mu, 1e-300)))[:, None]
+        prev_sig, prev_fin, prev_inf = self.prev
+        if prev_sig is not None:
+            k = sig.shape[1]
+            amp = np.maximum(np.abs(sig).max(axis=0), self.amp0) if k else np.zeros(0)
+            floor = 1e-6 * amp.max(initial=0.0) + 1e-300
+            d_sig = (np.abs(sig - prev_sig).max(axis=0) / np.maximum(amp, floor)).max(initial=0.0)
+            # relative to the state, floored at sqrt(eps) ||b||_M: a state that decayed below
+            # that is resolved absolutely (rounding noise ~ eps ||b|| would otherwise stall)
+            self.diffs.append(max(d_sig, _relative_change(fin, prev_fin, self.beta0, self.state0)))
+            if self.stationary:
+                c_inf = self.CV[:, :m] @ inf[:, 0]
+                c_old = self.CV[:, : m - 1] @ prev_inf[:, 0]
+                d_c = (np.abs(c_inf - c_old) / np.maximum(np.abs(c_inf), floor)).max(initial=0.0)
+                self.diffs_inf.append(max(d_c, _relative_change(inf, prev_inf, self.beta0,
+                                                                self.state0)))
+        self.prev = (sig, fin, inf)
+        invariant = beta <= 1e-13 * max(wnorm0, 1e-300) or m == self.n
+        ready = m >= self.m_min and len(self.diffs) >= 2
+        if invariant or (ready and max(self.diffs[-2:]) <= self.rtol):
+            self.done = self.converged = True
+        elif self.stationary and ready and max(self.diffs_inf[-2:]) <= self.rtol:
+            self.done = self.converged = self.on_stationary = True
+        elif m >= self.m_max:
+            self.done = True
+        else:
+            if m + 1 > V.shape[1]:
+                self.V = V = _grow(V, 2 * V.shape[1])
+                self.MV = V if self.identity else _grow(MV, 2 * MV.shape[1])
+            H[m, j] = beta
+            V[:, m] = w / beta
+            if not self.identity:
+                self.MV[:, m] = Mw / beta
+
+    def result(self) -> KrylovRun:
+        """The run so far as a `KrylovRun`."""
+        basis = self.V[:, : self.m]
+        if self.on_stationary:
+            return KrylovRun(signals=None, coef=None, basis=basis, n_solves=self.m,
+                             converged=True, error_estimate=float(self.diffs_inf[-1]),
+                             stationary=basis @ self.inf[:, 0])
+        err = self.diffs[-1] if self.diffs else 0.0
+        return KrylovRun(signals=self.sig, coef=self.coef, basis=basis, n_solves=self.m,
+                         converged=self.converged, error_estimate=float(err))
+
+
 def si_lanczos(solve: Callable[[np.ndarray], np.ndarray],
                mass: Callable[[np.ndarray], np.ndarray] | None,
                b: np.ndarray, sigma: float, times: np.ndarray, C, kind: str, *, rtol: float,
@@ -108,7 +219,8 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray],
     Parameters
     ----------
     solve : callable
-        ``solve(y) = (K + sigma M)^{-1} y`` for y of shape (n,).
+        ``solve(y) = (K + sigma M)^{-1} y`` for y of shape (n,) (and (n, k) for
+        :func:`si_lanczos_together`).
     mass : callable or None
         ``mass(v) = M v``; None for the identity (the basis is then stored once, not twice).
     b : ndarray, shape (n,)
@@ -140,84 +252,27 @@ def si_lanczos(solve: Callable[[np.ndarray], np.ndarray],
         these and the run's own magnitudes, so a small part is not resolved beyond what the
         sum needs.
     """
-    n = b.shape[0]
-    s0 = len(times) - 1 if state_from is None else state_from
-    identity = mass is None
-    if identity:
-        def mass(v):
-            return v
-    cap = min(max(16, m_min + 2), m_max + 1)
-    V = np.empty((n, cap), order="F")
-    MV = V if identity else np.empty((n, cap), order="F")
-    k = C.shape[0]
-    CV = np.empty((k, m_max + 1))
-    H = np.zeros((m_max + 1, m_max + 1))
-    scale = float(np.abs(b).max())  # scaled norm: no underflow for tiny states
-    Mb = mass(b / scale)
-    beta0 = float(np.sqrt(max((b / scale) @ Mb, 0.0)))
-    V[:, 0] = b / (scale * beta0)
-    if not identity:
-        MV[:, 0] = Mb / beta0
-    beta0 *= scale
-    prev_sig = prev_fin = prev_inf = None
-    diffs: list[float] = []
-    diffs_inf: list[float] = []
-    sig = fin = coef = inf = None
-    amp0, state0 = (np.zeros(k), 0.0) if part_of is None else \
-        (np.asarray(part_of[0], float), float(part_of[1]))
-    m = 0
-    converged = on_stationary = False
-    for j in range(m_max):
-        if j + 1 >= V.shape[1]:
-            V = _grow(V, 2 * V.shape[1])
-            MV = V if identity else _grow(MV, 2 * MV.shape[1])
-        CV[:, j] = C @ V[:, j]
-        w = solve(MV[:, j])
-        wnorm0 = float(np.sqrt(max(w @ mass(w), 0.0)))
-        for _ in range(2):  # full re-orthogonalization, twice is enough
-            c = MV[:, : j + 1].T @ w
-            w -= V[:, : j + 1] @ c
-            H[: j + 1, j] += c
-        Mw = mass(w)
-        beta = float(np.sqrt(max(w @ Mw, 0.0)))
-        m = j + 1
-        T = np.triu(H[:m, :m])
-        T = T + np.triu(T, 1).T
-        mu, a, Q = _ritz(T, sigma)
-        coef = beta0 * _coefficients(mu, a, Q, times, kind)
-        sig = (CV[:, :m] @ coef).T
-        fin = coef[:, s0:]
-        if stationary:
-            inf = beta0 * (Q @ (Q[0, :] / np.maximum(1.0 - sigma * mu, 1e-300)))[:, None]
-        if prev_sig is not None:
-            amp = np.maximum(np.abs(sig).max(axis=0), amp0) if k else np.zeros(0)
-            floor = 1e-6 * amp.max(initial=0.0) + 1e-300
-            d_sig = (np.abs(sig - prev_sig).max(axis=0) / np.maximum(amp, floor)).max(initial=0.0)
-            # relative to the state, floored at sqrt(eps) ||b||_M: a state that decayed below
-            # that is resolved absolutely (rounding noise ~ eps ||b|| would otherwise stall)
-            diffs.append(max(d_sig, _relative_change(fin, prev_fin, beta0, state0)))
-            if stationary:
-                c_inf = CV[:, :m] @ inf[:, 0]
-                c_old = CV[:, : m - 1] @ prev_inf[:, 0]
-                d_c = (np.abs(c_inf - c_old) / np.maximum(np.abs(c_inf), floor)).max(initial=0.0)
-                diffs_inf.append(max(d_c, _relative_change(inf, prev_inf, beta0, state0)))
-        prev_sig, prev_fin, prev_inf = sig, fin, inf
-        invariant = beta <= 1e-13 * max(wnorm0, 1e-300) or m == n
-        done = m >= m_min and len(diffs) >= 2
-        if invariant or (done and max(diffs[-2:]) <= rtol):
-            converged = True
-            break
-        if stationary and done and max(diffs_inf[-2:]) <= rtol:
-            converged = on_stationary = True
-            break
-        H[j + 1, j] = beta
-        V[:, j + 1] = w / beta
-        if not identity:
-            MV[:, j + 1] = Mw / beta
-    basis = V[:, :m]
-    if on_stationary:
-        return KrylovRun(signals=None, coef=None, basis=basis, n_solves=m, converged=True,
-                         error_estimate=float(diffs_inf[-1]), stationary=basis @ inf[:, 0])
-    err = diffs[-1] if diffs else 0.0
-    return KrylovRun(signals=sig, coef=coef, basis=basis, n_solves=m,
-                     converged=converged, error_estimate=float(err))
+    run = LanczosRun(mass, b, sigma, times, C, kind, rtol=rtol, m_max=m_max, m_min=m_min,
+                     state_from=state_from, stationary=stationary, part_of=part_of)
+    while not run.done:
+        run.absorb(solve(run.pending))
+    return run.result()
+
+
+def si_lanczos_together(solve: Callable[[np.ndarray], np.ndarray],
+                        runs: list[LanczosRun]) -> list[KrylovRun]:
+    """Advance independent runs on one shifted operator in lockstep: each step solves the
+    pending vectors of the unfinished runs as one ``(n, k)`` block (a direct factor streams
+    once for all columns: a 2-column PARDISO solve costs what one column does, measured),
+    and every run stops on its own test.  Each run's result is what :func:`si_lanczos` gives
+    it alone, up to the rounding of a block solve."""
+    while True:
+        active = [run for run in runs if not run.done]
+        if not active:
+            return [run.result() for run in runs]
+        if len(active) == 1:
+            active[0].absorb(solve(active[0].pending))
+            continue
+        W = solve(np.column_stack([run.pending for run in active]))
+        for run, w in zip(active, W.T):
+            run.absorb(np.array(w))

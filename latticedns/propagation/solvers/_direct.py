@@ -30,6 +30,11 @@ class DenseSolver(Solver):
         except np.linalg.LinAlgError as exc:
             raise ValueError(f"matrix is not positive definite: {exc}") from exc
 
+    def block_cost(self, k):
+        """See `Solver.block_cost`: the triangular solves stream the factor once for all
+        columns (measured on the README sample: 2 columns 0.94, 4 columns 1.15 solves)."""
+        return 1.0 + 0.2 * (k - 1)
+
     def _solve(self, b):
         return sla.cho_solve(self._c, b, check_finite=False)
 
@@ -95,6 +100,11 @@ class SuperLUSolver(Solver):
         """See `Solver.estimated_seconds` (measured 9.9 s and 44 ms at 1e4, 1.5 nm)."""
         n = float(self.n)
         return 9.9 * (n / 1e4) ** 2, 0.044 * (n / 1e4) ** 1.5
+
+    def block_cost(self, k):
+        """See `Solver.block_cost` (measured: 2 columns 1.25-1.4, 4 columns 1.85-2.4 solves
+        at 5e3-1e4 unknowns)."""
+        return 1.0 + 0.45 * (k - 1)
 
     def _build(self, A):
         A = self._A if A is None else A
