@@ -33,10 +33,14 @@ class Solver:
         Inner iterations so far (iterative solvers; 0 for direct ones).
     memory_bytes : int
         Memory held by the factor or hierarchy (estimate).
+    threaded : bool
+        True when a single solve already runs on every core (its callers then keep their
+        own BLAS on one thread, `latticedns.resources.single_threaded_openblas`).
     """
 
     name = ""
     exact = True
+    threaded = False
 
     def __init__(self, A, tol=None):
         self.n = A.shape[0]
