@@ -38,7 +38,6 @@ import numpy as np
 from scipy.special import wofz
 
 from ._args import check_choice, check_finite, check_polarization, check_positive
-from .errors import ConfigError
 from .rates import flipflop_rate_exact
 
 __all__ = ["LINESHAPES", "check_lineshape", "gaussian_sigma", "flipflop_rate_voigt",

@@ -17,6 +17,10 @@ A model implements (duck typing; see :class:`Model`):
     the hidden protons (the split uses the NMR shift at electron polarization ``pbar``).
 ``saturation_mask(pbar, bandwidth_kHz) -> ndarray of bool, shape (n,)``
     Degrees of freedom zeroed by a selective saturation (and read by small-angle pulses).
+``saturate(p, pbar, bandwidth_kHz, residual) -> ndarray, shape (n,)``
+    The state after a selective saturation that leaves ``residual`` of the visible
+    polarization: the visible mean becomes ``residual`` times its value, the hidden mean is
+    unchanged (exactly, for both models).
 ``radial_profile_weights(bin_edges_nm) -> ndarray, shape (n_bins, n)``
     Rows giving the mean polarization in shells of distance to the nearest radical.
 """
@@ -60,5 +64,8 @@ class Model(Protocol):
     def observable_weights(self, pbar: float, bandwidth_kHz: float) -> np.ndarray: ...
 
     def saturation_mask(self, pbar: float, bandwidth_kHz: float) -> np.ndarray: ...
+
+    def saturate(self, p: np.ndarray, pbar: float, bandwidth_kHz: float,
+                 residual: float) -> np.ndarray: ...
 
     def radial_profile_weights(self, bin_edges_nm) -> np.ndarray: ...

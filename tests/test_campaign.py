@@ -26,7 +26,7 @@ model = "continuum"
 sample = "{GEOM}"
 
 [physics]
-n_elements = 16
+mesh_refinement = 0.5
 
 [[stage]]
 type = "saturate"
@@ -144,7 +144,7 @@ def test_bad_campaign_files_exit_2_and_write_nothing(tmp_path, capsys, change, k
 
 
 def test_workers_bit_identical_and_failed_runs_recorded(tmp_path, capsys):
-    path = setup(tmp_path, LATTICE, BASE.replace("n_elements = 16", ""))
+    path = setup(tmp_path, LATTICE, BASE.replace("mesh_refinement = 0.5", ""))
     one, two = tmp_path / "one.h5", tmp_path / "two.h5"
     assert main(["campaign", "run", path, "-o", str(one), "--workers", "1"]) == 1
     assert main(["campaign", "run", path, "-o", str(two), "--workers", "2"]) == 1
@@ -178,7 +178,7 @@ def test_resume_skips_finished_runs_and_refuses_changes(tmp_path, capsys):
     v = s.array("visible", {"sample.radical_mM": 25, "microwave.tau_c_us": 0.5}, variant="pos")
     assert v.shape == (2, 2 + 8) and np.array_equal(v[0], v[1])  # continuum: seed-free
     assert len(read_runs(store)) == 16
-    changed = setup(tmp_path, CAMPAIGN.replace("[sweep]", '[set]\n"physics.n_elements" = 20\n'
+    changed = setup(tmp_path, CAMPAIGN.replace("[sweep]", '[set]\n"physics.mesh_refinement" = 0.6\n'
                                                          '[sweep]'))
     with pytest.raises(ConfigError, match="--force"):
         run_campaign(load_campaign(changed), store)

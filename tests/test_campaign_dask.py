@@ -19,7 +19,7 @@ def _table(store):
 
 
 def test_local_cluster_bit_identical_to_one_worker(tmp_path, capsys):
-    path = setup(tmp_path, LATTICE, BASE.replace("n_elements = 16", ""))
+    path = setup(tmp_path, LATTICE, BASE.replace("mesh_refinement = 0.5", ""))
     one = str(tmp_path / "one.h5")
     run_campaign(load_campaign(path), one, workers=1)
     calls = []

@@ -130,8 +130,8 @@ def test_named_boundary_averagings_match_hidden_radius(averaging):
 
 
 def test_model_uses_boundary_averaging_and_keeps_rms_rates():
-    default = ContinuumModel(ContinuumParameters(n_elements=16))
-    rms = ContinuumModel(ContinuumParameters(n_elements=16, boundary_averaging="rms"))
+    default = ContinuumModel(ContinuumParameters(mesh_refinement=0.3))
+    rms = ContinuumModel(ContinuumParameters(mesh_refinement=0.3, boundary_averaging="rms"))
     assert default.params.averaging == rms.params.averaging == "rms"
     assert default.visible_radius_nm(P_E) == pytest.approx(
         equal_volume_radius_nm(hidden_volume_scale_nm3(P_E, 200.0), R_IN, R_OUT), rel=1e-14)

@@ -15,7 +15,7 @@ Examples
 --------
 >>> from latticedns.conditions import ElectronCondition
 >>> from latticedns.continuum import ContinuumModel, ContinuumParameters
->>> model = ContinuumModel(ContinuumParameters(n_elements=16))
+>>> model = ContinuumModel(ContinuumParameters(mesh_refinement=0.5))
 >>> sys_ = model.system(ElectronCondition(pbar=0.99926))
 >>> sys_.operator.shape == (model.n, model.n)
 True
@@ -34,15 +34,18 @@ from ..system import LinearSystem
 from .boundary import boundary_radius_nm
 from .forms import (assemble_load, assemble_mass, assemble_reaction, assemble_stiffness,
                     quadrature_radii, shell_weights)
-from .mesh import graded_vertices, radial_basis
+from .mesh import graded_vertices, lipschitz_envelope, radial_basis
 from .parameters import ContinuumParameters
 
-__all__ = ["ContinuumModel", "SNAP_NM"]
+__all__ = ["ContinuumModel", "SNAP_NM", "MESH_TAU_C_US"]
 
 #: A visible/hidden boundary closer than this (nm) to a mesh vertex is moved onto it,
 #: so that a polarization given to 5 digits (0.99926, shifting r_b by 1e-8 nm) still
 #: finds the vertex placed for the exact thermal value.
 SNAP_NM = 1e-6
+
+#: Electron correlation times (us) at which D(r) sets the mesh (`ContinuumModel`).
+MESH_TAU_C_US = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
 class ContinuumModel:
     """Radial finite-element model of one radical's sphere (the model contract).
@@ -66,12 +69,32 @@ class ContinuumModel:
         self.params = p = params or ContinuumParameters()
         pbars = (p.electron_thermal,) + p.boundary_pbars
         breaks = [self.visible_radius_nm(pb, p.bandwidth_kHz) for pb in pbars]
-        self.vertices_nm = graded_vertices(p.r_in_nm, p.r_out_nm, p.n_elements, p.grading,
-                                           breaks, p.saturation_gap_nm)
+        h_max, h_inner, h_boundary, growth, step = p.mesh_sizes()
+        self.vertices_nm = graded_vertices(p.r_in_nm, p.r_out_nm, h_max_nm=h_max,
+                                           h_inner_nm=h_inner, growth=growth,
+                                           boundaries_nm=breaks, h_boundary_nm=h_boundary,
+                                           size_cap=self._diffusion_size_cap(step, growth))
         self.basis = radial_basis(self.vertices_nm, p.element, p.intorder)
         self.mass = _symmetric(assemble_mass(self.basis))
         self._r_qp = quadrature_radii(self.basis)
         self._cache = {}
+
+    def _diffusion_size_cap(self, step, growth):
+        """``(r, h)``: element sizes in nm over which ln D changes by at most ``step``.
+
+        D is evaluated for the thermal electron polarization, the ``boundary_pbars`` and
+        0.5, each at tau_c = 0.1, 1, 10, 100 and 1000 us (the range of the microwave
+        calibration), on 2000 radii; the limit ``step / max |d ln D / dr|`` is made to grow
+        no faster than ``growth`` allows (:func:`lipschitz_envelope`).
+        """
+        p = self.params
+        r = np.linspace(p.r_in_nm, p.r_out_nm, 2000)
+        slope = np.zeros_like(r)
+        for pbar in sorted({p.electron_thermal, *p.boundary_pbars, 0.5}):
+            for tau_c_us in MESH_TAU_C_US:
+                d = diffusion_coefficient(r, pbar, p.diffusion_conditions(tau_c_us))
+                slope = np.maximum(slope, np.abs(np.gradient(np.log(d), r)))
+        return r, lipschitz_envelope(r, step / np.maximum(slope, 1e-300), growth - 1.0)
 
     @property
     def n(self):
@@ -186,6 +209,38 @@ class ContinuumModel:
         touched = np.zeros(self.n, dtype=bool)
         touched[self.basis.element_dofs[:, hidden_elements].ravel()] = True
         return ~touched
+
+    def saturate(self, p, pbar, bandwidth_kHz=200.0, residual=0.0):
+        """``p`` after a selective saturation, conservative in both means.
+
+        The DOFs of :meth:`saturation_mask` are multiplied by ``residual``.  When r_b is a
+        mesh vertex (always for the boundaries of the mesh, ``boundary_pbars``), the DOF at
+        r_b, whose hat function reaches one element into the visible region, is multiplied
+        by ``residual`` too, and the hidden mean is restored exactly by the hidden
+        neighbour DOF of that element (the P2 mid-point): the visible mean becomes
+        ``residual`` times its value and the hidden mean is unchanged, exactly, for every
+        mesh.  The state is the step at r_b up to one element of size ``h_boundary_nm``, so
+        refining the mesh converges to one model (``docs/theory.md``, "Saturation").
+        """
+        mask = self.saturation_mask(pbar, bandwidth_kHz)
+        out = np.where(mask, p * residual, p)
+        rb = self.boundary_radius_nm(pbar, bandwidth_kHz)
+        at = np.flatnonzero(np.isclose(self.nodes_nm, rb, rtol=0.0, atol=1e-12))
+        if len(at) != 1 or mask[at[0]]:
+            return out
+        b = int(at[0])
+        right_end = self.basis.mesh.p[0][self.basis.mesh.t].max(axis=0)  # (n_elements,)
+        left = self.basis.element_dofs[:, np.isclose(right_end, rb, rtol=0.0, atol=1e-12)]
+        if left.shape[1] != 1:
+            return out
+        hidden = self.observable_weights(pbar, bandwidth_kHz)[1]
+        partner = [int(j) for j in left[:, 0] if j != b and hidden[j] > 0]
+        if not partner:
+            return out
+        m = max(partner, key=lambda j: hidden[j])  # the mid-point (P2) or the vertex (P1)
+        out[b] = p[b] * residual
+        out[m] = p[m] + (1.0 - residual) * p[b] * hidden[b] / hidden[m]
+        return out
 
     def radial_profile_weights(self, bin_edges_nm):
         """Rows averaging p over shells ``[e_b, e_b+1]`` (volume-weighted, r^2 dr).

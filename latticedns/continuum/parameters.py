@@ -8,8 +8,8 @@ Examples
 --------
 >>> from latticedns.continuum.parameters import ContinuumParameters
 >>> p = ContinuumParameters(radical_mM=50.0)
->>> round(p.r_out_nm, 3), p.element, p.n_elements, p.averaging, p.boundary_averaging
-(1.994, 'P2', 48, 'rms', 'equal_volume')
+>>> round(p.r_out_nm, 3), p.element, p.mesh_refinement, p.averaging, p.boundary_averaging
+(1.994, 'P2', 1.0, 'rms', 'equal_volume')
 """
 
 from dataclasses import asdict, dataclass
@@ -25,10 +25,15 @@ from ..rates import LIMITS
 from .boundary import BOUNDARY_AVERAGINGS
 from .mesh import ELEMENTS
 
-__all__ = ["ContinuumParameters"]
+__all__ = ["ContinuumParameters", "REMOVED"]
 
 _POSITIVE = ("radical_mM", "r_in_nm", "a_nm", "gamma2_II_kHz", "b0_T", "temperature_K",
-             "t1_bulk_s", "dnp_r0_nm", "grading", "bandwidth_kHz", "splitting_factor")
+             "t1_bulk_s", "dnp_r0_nm", "bandwidth_kHz", "splitting_factor", "mesh_refinement",
+             "h_max_nm", "h_inner_nm", "h_boundary_nm", "mesh_lnD_step")
+
+#: Keys of earlier versions and what replaced them (a clear message instead of "unknown").
+REMOVED = {"n_elements": "mesh_refinement (and h_max_nm, h_inner_nm, h_boundary_nm)",
+           "grading": "mesh_growth", "saturation_gap_nm": "h_boundary_nm"}
 
 
 @dataclass(frozen=True)
@@ -58,19 +63,27 @@ class ContinuumParameters:
         Proton T1 away from radicals in s (3600; inf: none), as the lattice.
     dnp_r0_nm : float
         Reference distance of the DNP profile ``k(r) = k_dnp (r0 / r)^6`` in nm (0.9).
-    n_elements : int
-        Number of finite elements (default 48, see ``docs/theory.md``, "Continuum model").
     element : {"P1", "P2"}
         Lagrange element (default "P2").
-    grading : float
-        Outermost / innermost element size, geometric progression (default 8).
+    mesh_refinement : float
+        Divides every element size below and ``mesh_growth - 1`` (default 1; 2, 4, ...:
+        a mesh about that many times finer everywhere, for convergence checks).
+    h_max_nm : float
+        Largest element size in nm (0.05).
+    h_inner_nm : float
+        Element size at ``r_in`` in nm (0.005).
+    h_boundary_nm : float
+        Element size in nm on both sides of each visible/hidden boundary (2e-5): the jump a
+        selective saturation leaves there relaxes through a layer ``sqrt(D t)`` about 3e-4 nm
+        thick at the first record 0.025 s later with microwaves off (``docs/theory.md``).
+    mesh_growth : float
+        Size ratio of neighbouring elements in the graded zones (1.25, >= 1).
+    mesh_lnD_step : float
+        Largest change of ln D(r) across one element (0.15): D of the Gaussian line falls
+        by five decades between 1.1 and 0.8 nm (``docs/theory.md``, "Mesh").
     bandwidth_kHz : float
         Saturation/detection bandwidth (200 kHz) of the visible/hidden boundaries that
         are made mesh vertices.
-    saturation_gap_nm : float
-        Width in nm of the thin element inserted just outside each of these boundaries
-        (0.001; 0 for none): a saturation zeroes every DOF beyond it, so at most this
-        sliver keeps a ramp of polarization (see :meth:`ContinuumModel.saturation_mask`).
     boundary_pbars : tuple of float
         Electron polarizations whose visible/hidden boundary radius (at
         ``bandwidth_kHz``) is made a mesh vertex, in addition to the thermal electron
@@ -92,11 +105,14 @@ class ContinuumParameters:
     limit: str = "exact"
     splitting_factor: float = 0.5
     lineshape: str = "gaussian"
-    n_elements: int = 48
     element: str = "P2"
-    grading: float = 8.0
+    mesh_refinement: float = 1.0
+    h_max_nm: float = 0.05
+    h_inner_nm: float = 0.005
+    h_boundary_nm: float = 2e-5
+    mesh_growth: float = 1.25
+    mesh_lnD_step: float = 0.15
     bandwidth_kHz: float = 200.0
-    saturation_gap_nm: float = 1e-3
     boundary_pbars: tuple = ()
     intorder: int | None = None
 
@@ -107,22 +123,18 @@ class ContinuumParameters:
                 raise ConfigError(key, f"must be a number > 0, got {v!r}")
             if key != "t1_bulk_s" and not np.isfinite(v):
                 raise ConfigError(key, f"must be finite, got {v!r}")
-        g = self.saturation_gap_nm
-        if not _is_number(g) or not np.isfinite(g) or g < 0:
-            raise ConfigError("saturation_gap_nm", f"must be a finite number >= 0, got {g!r}")
-        if self.grading < 1:
-            raise ConfigError("grading", f"must be >= 1 (outer/inner element size), "
-                              f"got {self.grading!r}")
+        g = self.mesh_growth
+        if not _is_number(g) or not np.isfinite(g) or g < 1:
+            raise ConfigError("mesh_growth", f"must be a finite number >= 1 (size ratio of "
+                              f"neighbouring elements), got {g!r}")
         r_out = float(mean_volume_radius_nm(self.radical_mM))
         if self.r_in_nm >= r_out:
             raise ConfigError("r_in_nm", f"must be < r_MV = {r_out:.4g} nm at "
                               f"{self.radical_mM} mM, got {self.r_in_nm!r}")
-        for key in ("n_elements", "intorder"):
-            v = getattr(self, key)
-            if key == "intorder" and v is None:
-                continue
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ConfigError(key, f"must be an integer >= 1, got {v!r}")
+        v = self.intorder
+        if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool)
+                              or v < 1):
+            raise ConfigError("intorder", f"must be an integer >= 1, got {v!r}")
         check_choice("element", self.element, ELEMENTS)
         check_choice("averaging", self.averaging, AVERAGINGS)
         check_choice("boundary_averaging", self.boundary_averaging, BOUNDARY_AVERAGINGS)
@@ -160,6 +172,12 @@ class ContinuumParameters:
             b0_T=self.b0_T, temperature_K=self.temperature_K, radical_mM=self.radical_mM,
             averaging=self.averaging, limit=self.limit,
             splitting_factor=self.splitting_factor, lineshape=self.lineshape)
+
+    def mesh_sizes(self):
+        """``(h_max, h_inner, h_boundary, growth, lnD_step)`` after ``mesh_refinement``."""
+        m = float(self.mesh_refinement)
+        return (self.h_max_nm / m, self.h_inner_nm / m, self.h_boundary_nm / m,
+                1.0 + (self.mesh_growth - 1.0) / m, self.mesh_lnD_step / m)
 
     def replace(self, **changes):
         """Return a validated copy with some fields changed."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from .._args import check_choice
 from ..continuum import ContinuumParameters
+from ..continuum.parameters import REMOVED
 from ..errors import ConfigError
 from ..lattice import SampleSpec
 from ..lattice.model import LatticeParameters
@@ -37,6 +38,7 @@ RUN_KEYS = {
     "visible_pool": "saturated",
     "profile_times_s": [],
     "profile_edges_nm": None,
+    "mesh_check": False,
 }
 _TOP = ("run", "sample", "physics", "microwave", "stage", "variant")
 _SHARED = {"b0_T", "temperature_K"}
@@ -85,6 +87,9 @@ def _build(cls, values, prefix, other=None):
     foreign = {f.name for f in fields(other)} - allowed if other is not None else set()
     values = {k: v for k, v in values.items() if k not in foreign}
     for k in values:
+        if k in REMOVED and prefix == "physics":
+            raise ConfigError(f"{prefix}.{k}", f"was removed (the continuum mesh now follows "
+                              f"the physics); use {REMOVED[k]}")
         if k not in allowed:
             raise ConfigError(f"{prefix}.{k}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
     try:
@@ -170,6 +175,11 @@ def _resolve(doc, base_dir):
     if not isinstance(run["bandwidth_kHz"], (int, float)) or run["bandwidth_kHz"] <= 0:
         raise ConfigError("run.bandwidth_kHz", f"must be > 0 kHz, got {run['bandwidth_kHz']!r}")
     check_choice("run.visible_pool", run["visible_pool"], VISIBLE_POOLS)
+    if not isinstance(run["mesh_check"], bool):
+        raise ConfigError("run.mesh_check", f"must be true or false, got {run['mesh_check']!r}")
+    if run["mesh_check"] and run["model"] != "continuum":
+        raise ConfigError("run.mesh_check", "applies to model = \"continuum\" only (the "
+                          "lattice has no mesh)")
     check_choice("run.solver", run["solver"], SOLVERS)
     sample = _sample(run, base_dir, _table(doc, "sample"))
     physics_in = dict(_table(doc, "physics"))

@@ -236,6 +236,11 @@ class LatticeModel:
         """Protons zeroed by a selective saturation (and read by pulses): the visible ones."""
         return self.visible(pbar, bandwidth_kHz)
 
+    def saturate(self, p, pbar, bandwidth_kHz=200.0, residual=0.0):
+        """``p`` after a selective saturation: the visible protons keep ``residual`` of their
+        polarization, the hidden ones all of it (shape (N,))."""
+        return np.where(self.saturation_mask(pbar, bandwidth_kHz), p * residual, p)
+
     def observable_weights(self, pbar, bandwidth_kHz=200.0):
         """Rows averaging p over the visible and over the hidden protons, shape (2, N)."""
         vis = self.visible(pbar, bandwidth_kHz)

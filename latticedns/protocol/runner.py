@@ -175,7 +175,8 @@ class _Protocol:
         check_choice("solver", solver, SOLVERS)
         self.solver = solver
         self.model, self.cal = model, calibration or MicrowaveCalibration()
-        self.method = auto_method(model.n) if method == "auto" else method
+        self.method = auto_method(model.n, model.mass is not None) if method == "auto" \
+            else method
         if pulse_model == "auto":
             pulse_model = "discrete" if self.method == "dense" and model.mass is None \
                 else "continuous"
@@ -226,8 +227,7 @@ class _Protocol:
             run.pool_pbar = None
         elif isinstance(stage, SelectiveSaturate):
             pbar_now = cal.condition(run.mw_now).pbar
-            mask = model.saturation_mask(pbar_now, stage.bandwidth_kHz)
-            run.p = np.where(mask, run.p * stage.residual, run.p)
+            run.p = model.saturate(run.p, pbar_now, stage.bandwidth_kHz, stage.residual)
             run.pool_pbar = pbar_now if self.visible_pool == "saturated" else None
         elif isinstance(stage, (Microwave, Delay)):
             cond = cal.condition(stage.microwave)
