@@ -11,6 +11,7 @@ import os
 import sys
 
 from .errors import ConfigError
+from .cli_fit import add_fit_parser
 from .store import check_output_path
 
 __all__ = ["main"]
@@ -350,6 +351,7 @@ def build_parser():
                       help="draw only the first SECONDS of each detection")
     plot.add_argument("--force", action="store_true", help="overwrite an existing output")
     plot.set_defaults(func=_cmd_plot)
+    add_fit_parser(sub)
     camp = sub.add_parser("campaign", help="sweeps of a run file into one HDF5 store")
     camp_sub = camp.add_subparsers(dest="campaign_command", required=True)
     crun = camp_sub.add_parser("run", help="run (or resume) a campaign file into a store")

@@ -9,6 +9,7 @@ Examples
 {'run': {'seed': 1}}
 """
 
+import math
 import os
 
 try:  # Python >= 3.11
@@ -18,7 +19,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 from .errors import ConfigError
 
-__all__ = ["read_toml"]
+__all__ = ["read_toml", "dump_toml"]
 
 
 def read_toml(path, key, what=None):
@@ -51,3 +52,39 @@ def read_toml(path, key, what=None):
         raise ConfigError(key, f"{what} is a directory: {p}") from None
     except (UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
         raise ConfigError(key, f"{p}: invalid TOML: {exc}") from None
+
+
+def _value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        if isinstance(v, float) and not math.isfinite(v):
+            return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _key(k):
+    return k if k.replace("_", "").replace("-", "").isalnum() else _value(k)
+
+
+def dump_toml(doc):
+    """TOML text of a document of tables and arrays of tables (run and fit files):
+    ``read_toml`` of the text gives ``doc`` back."""
+    lines = [f"{_key(k)} = {_value(v)}" for k, v in doc.items()
+             if not isinstance(v, dict) and not (isinstance(v, list) and v
+                                                 and all(isinstance(x, dict) for x in v))]
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            lines += ["", f"[{_key(k)}]"] + [f"{_key(a)} = {_value(b)}" for a, b in v.items()]
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for item in v:
+                lines += ["", f"[[{_key(k)}]]"] + [f"{_key(a)} = {_value(b)}"
+                                                   for a, b in item.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -1,0 +1,319 @@
+"""The fit: weighted least squares of simulated against measured curves, with uncertainties.
+
+For parameter values theta (internal coordinates: log10 for log-scale parameters) every
+run of the base run file is simulated once (`latticedns.experiment.execute_runs`), each
+curve's observable is interpolated at the data times of its stage, and the residuals are
+``w (y - a m - b)`` with ``w = 1 / sigma``: the scale ``a`` (per curve, or shared by the
+curves of one ``scale_group``; >= 0) and the offset ``b`` of each curve (where fitted) enter
+linearly and are solved for at every evaluation by bounded linear least squares (variable
+projection), so the optimizer sees only the physical parameters.
+
+Optimizer: `scipy.optimize.least_squares` (trust-region reflective: bounds respected; the
+Jacobian by forward differences with steps of 1e-4 in the internal coordinates, i.e. 1e-4
+decades on a log scale), from the initial values and, on request, from seeded random
+starts inside the bounds.  Uncertainties: the covariance ``s^2 (J^T J)^-1`` at the optimum
+(``s^2 = chi^2 / dof`` when the data carry no sigma, else 1), the correlation matrix, and
+profile-likelihood 95 % intervals (each parameter stepped away from the optimum with the
+others re-optimized, until ``Delta chi^2 / s^2`` reaches 3.84).  Warnings flag what the
+data cannot determine: correlations above 0.95, a (nearly) singular ``J^T J``, intervals
+that reach a bound, flat profiles.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares, lsq_linear
+
+from ..experiment import execute_runs
+from .spec import FitSpec, weights
+
+__all__ = ["FitResult", "ParameterEstimate", "CurveFit", "fit", "Objective", "CHI2_95"]
+
+#: Delta chi^2 of a 95 % profile-likelihood interval (one parameter).
+CHI2_95 = 3.841458820694124
+#: Forward-difference step in internal coordinates.
+FD_STEP = 1e-4
+
+
+@dataclass
+class ParameterEstimate:
+    """A fitted parameter: value, standard error (linearized) and 95 % interval, in the
+    key's unit; ``interval_method`` is "profile" or "covariance"."""
+
+    key: str
+    value: float
+    stderr: float
+    lower95: float
+    upper95: float
+    interval_method: str
+    scale: str
+    initial: float
+    bounds: tuple
+
+
+@dataclass
+class CurveFit:
+    """One curve at the optimum: data, model (scaled), residuals in units of sigma."""
+
+    label: str
+    t_s: np.ndarray
+    data: np.ndarray
+    sigma: np.ndarray
+    model: np.ndarray
+    scale: float
+    offset: float
+
+    @property
+    def residual(self):
+        return (self.data - self.model) / self.sigma
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` found (see the module docstring)."""
+
+    parameters: list
+    correlation: np.ndarray
+    chi2: float
+    dof: int
+    sigma_given: bool
+    curves: list
+    profiles: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    n_evaluations: int = 0
+    wall_s: float = 0.0
+    status: int = 0
+    message: str = ""
+
+    @property
+    def reduced_chi2(self):
+        return self.chi2 / self.dof if self.dof > 0 else math.nan
+
+
+class Objective:
+    """The residual vector of a fit spec, cached per point (counts its evaluations)."""
+
+    def __init__(self, spec: FitSpec, progress=None):
+        self.spec = spec
+        self.progress = progress
+        self.n_evaluations = 0
+        self._cache = {}
+        self._weights = [weights(c) for c in spec.curves]
+        self.sigma_given = all(c.curve.sigma is not None for c in spec.curves)
+
+    def values(self, theta):
+        return [p.from_internal(x) for p, x in zip(self.spec.parameters, theta)]
+
+    def model_curves(self, theta):
+        """Unscaled model values at every curve's data times (list of arrays)."""
+        results = {rec.name: rec.result for _, rec in
+                   execute_runs(self.spec.specs(self.values(theta)))}
+        out = []
+        for c in self.spec.curves:
+            r = results[c.variant]
+            sel = r.stage == c.stage_index
+            t = r.t_s[sel] - c.stage_start_s
+            out.append(np.interp(c.curve.t_s[c.mask], t, getattr(r, c.observable)[sel]))
+        return out
+
+    def projected(self, theta):
+        """``(residuals, [(scale, offset, model), ...])`` with the linear nuisances solved."""
+        key = tuple(float(x) for x in theta)
+        if key not in self._cache:
+            self.n_evaluations += 1
+            models = self.model_curves(theta)
+            nuis = _linear_nuisances(self.spec.curves, self._weights, models)
+            parts = [w * (c.curve.values[c.mask] - a * m - b)
+                     for c, w, (a, b, m) in zip(self.spec.curves, self._weights, nuis)]
+            self._cache[key] = (np.concatenate(parts), nuis)
+            if self.progress is not None:
+                self.progress(self.n_evaluations, float(self._cache[key][0] @ self._cache[key][0]))
+        return self._cache[key]
+
+    def __call__(self, theta):
+        return self.projected(theta)[0]
+
+    def jacobian(self, theta, lower, upper):
+        """Forward differences of the residuals (steps of FD_STEP, backward at an upper bound)."""
+        f0 = self(theta)
+        J = np.empty((f0.size, len(theta)))
+        for i in range(len(theta)):
+            h = FD_STEP if theta[i] + FD_STEP <= upper[i] else -FD_STEP
+            x = np.array(theta, float)
+            x[i] += h
+            J[:, i] = (self(x) - f0) / h
+        return J
+
+
+def _linear_nuisances(curves, ws, models):
+    """The weighted least-squares scales (>= 0; one per scale group) and offsets of every
+    curve, ``y ~ a_group m + b_curve`` (fixed ones: a = 1, b = 0), with their models."""
+    groups = sorted({c.scale_group for c in curves if c.scale})
+    n_off = [k for k, c in enumerate(curves) if c.offset]
+    ncol = len(groups) + len(n_off)
+    if ncol == 0:
+        return [(1.0, 0.0, m) for m in models]
+    rows, rhs = [], []
+    for k, (c, w, m) in enumerate(zip(curves, ws, models)):
+        block = np.zeros((m.size, ncol))
+        y = c.curve.values[c.mask]
+        if c.scale:
+            block[:, groups.index(c.scale_group)] = w * m
+        else:
+            y = y - m  # fixed scale 1
+        if c.offset:
+            block[:, len(groups) + n_off.index(k)] = w
+        rows.append(block)
+        rhs.append(w * y)
+    lower = np.r_[np.zeros(len(groups)), np.full(len(n_off), -np.inf)]
+    sol = lsq_linear(np.vstack(rows), np.concatenate(rhs), bounds=(lower, np.inf)).x
+    out = []
+    for k, (c, m) in enumerate(zip(curves, models)):
+        a = float(sol[groups.index(c.scale_group)]) if c.scale else 1.0
+        b = float(sol[len(groups) + n_off.index(k)]) if c.offset else 0.0
+        out.append((a, b, m))
+    return out
+
+
+def _optimize(obj, x0, lower, upper, free=None, max_nfev=None):
+    """least_squares over the ``free`` coordinates (the others fixed at x0)."""
+    x0 = np.asarray(x0, float)
+    free = np.arange(len(x0)) if free is None else np.asarray(free)
+    if free.size == 0:
+        return x0, obj(x0)
+
+    def full(z):
+        x = x0.copy()
+        x[free] = z
+        return x
+
+    res = least_squares(lambda z: obj(full(z)), x0[free],
+                        jac=lambda z: obj.jacobian(full(z), lower, upper)[:, free],
+                        bounds=(lower[free], upper[free]), method="trf", x_scale="jac",
+                        max_nfev=max_nfev or 30 * (free.size + 1))
+    return full(res.x), res.fun
+
+
+def _profile(obj, theta, i, lower, upper, chi2_min, s2, sd):
+    """Points ``(theta_i, Delta chi^2 / s^2)`` of parameter i's profile and its 95 % ends."""
+    others = [j for j in range(len(theta)) if j != i]
+    points, ends = [(theta[i], 0.0)], []
+    for direction in (-1.0, 1.0):
+        bound = lower[i] if direction < 0 else upper[i]
+        x, prev, step, end = np.array(theta, float), (theta[i], 0.0), max(sd, 1e-3), None
+        for _ in range(8):
+            target = np.clip(prev[0] + direction * step, lower[i], upper[i])
+            if target == prev[0]:
+                break
+            x[i] = target
+            x, r = _optimize(obj, x, lower, upper, others, max_nfev=10 * len(theta) + 5)
+            delta = max(float(r @ r) - chi2_min, 0.0) / s2
+            points.append((target, delta))
+            if delta >= CHI2_95:  # interpolate sqrt(Delta), ~linear in theta_i
+                a, b = math.sqrt(prev[1]), math.sqrt(delta)
+                end = prev[0] + (target - prev[0]) * (math.sqrt(CHI2_95) - a) / (b - a)
+                break
+            prev, step = (target, delta), 2.0 * step
+        ends.append(end if end is not None else (bound if x[i] == bound else None))
+    points.sort()
+    return points, ends
+
+
+def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> FitResult:
+    """Fit the spec's parameters to its curves (module docstring).
+
+    Parameters
+    ----------
+    spec : FitSpec
+    restarts : int
+        Additional starts drawn uniformly inside the bounds (internal coordinates) with
+        ``numpy.random.default_rng(seed)``; the best optimum is kept.
+    profiles : bool, optional
+        Profile-likelihood intervals (default ``spec.profiles``); otherwise intervals from
+        the covariance.
+    progress : callable, optional
+        ``progress(n_evaluations, chi2)`` after every new evaluation.
+    """
+    tick = time.perf_counter()
+    obj = Objective(spec, progress)
+    params = spec.parameters
+    lower = np.array([p.to_internal(p.lower) for p in params])
+    upper = np.array([p.to_internal(p.upper) for p in params])
+    starts = [np.array([p.to_internal(p.initial) for p in params])]
+    rng = np.random.default_rng(seed)
+    starts += [rng.uniform(lower, upper) for _ in range(int(restarts))]
+    best = None
+    for x0 in starts:
+        x, r = _optimize(obj, x0, lower, upper)
+        if best is None or r @ r < best[1] @ best[1]:
+            best = (x, r)
+    theta, r = best
+    chi2 = float(r @ r)
+    n, k = r.size, len(params)
+    dof = n - k - len({c.scale_group for c in spec.curves if c.scale}) \
+        - sum(int(c.offset) for c in spec.curves)
+    s2 = 1.0 if obj.sigma_given else (chi2 / dof if dof > 0 else math.nan)
+    J = obj.jacobian(theta, lower, upper)
+    warnings = []
+    U, sv, Vt = np.linalg.svd(J, full_matrices=False)
+    if sv.size and sv[-1] <= 1e-8 * sv[0]:
+        combo = ", ".join(f"{v:+.2f} {p.key}" for v, p in zip(Vt[-1], params) if abs(v) > 0.1)
+        warnings.append(f"not identifiable: the data do not constrain the combination {combo} "
+                        f"(singular values {sv[-1]:.2e} / {sv[0]:.2e})")
+    inv = np.where(sv > 1e-12 * sv[0], 1.0 / np.maximum(sv, 1e-300) ** 2, 0.0)
+    cov = s2 * (Vt.T * inv) @ Vt
+    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    for i in range(k):
+        for j in range(i + 1, k):
+            if abs(corr[i, j]) > 0.95:
+                warnings.append(f"{params[i].key} and {params[j].key} trade off (correlation "
+                                f"{corr[i, j]:+.3f}): the data determine them only together")
+    use_profiles = spec.profiles if profiles is None else profiles
+    estimates, profile_points = [], {}
+    for i, p in enumerate(params):
+        value = p.from_internal(theta[i])
+        # linearized standard error in the key's unit
+        se = sd[i] * (value * math.log(10.0) if p.scale == "log" else 1.0)
+        lo_i, hi_i = theta[i] - 1.96 * sd[i], theta[i] + 1.96 * sd[i]
+        method = "covariance"
+        if use_profiles:
+            points, (lo_e, hi_e) = _profile(obj, theta, i, lower, upper, chi2, s2, sd[i])
+            profile_points[p.key] = [(p.from_internal(x), d) for x, d in points]
+            method = "profile"
+            lo_i = lower[i] if lo_e is None else lo_e
+            hi_i = upper[i] if hi_e is None else hi_e
+            at = [name for name, e, b in (("lower", lo_i, lower[i]), ("upper", hi_i, upper[i]))
+                  if abs(e - b) <= 1e-12 * max(1.0, abs(b))]
+            if len(at) == 2:
+                warnings.append(f"{p.key} is not identifiable: its profile stays within "
+                                f"Delta chi^2 < 3.84 between both bounds")
+            elif at:
+                warnings.append(f"the 95 % interval of {p.key} reaches its {at[0]} bound: "
+                                f"the data give only a one-sided limit")
+        lo_i, hi_i = max(lo_i, lower[i]), min(hi_i, upper[i])
+        estimates.append(ParameterEstimate(
+            key=p.key, value=value, stderr=float(se), lower95=p.from_internal(lo_i),
+            upper95=p.from_internal(hi_i), interval_method=method, scale=p.scale,
+            initial=p.initial, bounds=(p.lower, p.upper)))
+    _, nuis = obj.projected(theta)
+    curves = []
+    for c, w, (a, b, m) in zip(spec.curves, obj._weights, nuis):
+        sig = (1.0 / w) * (1.0 if obj.sigma_given else math.sqrt(s2))
+        curves.append(CurveFit(label=c.label, t_s=c.curve.t_s[c.mask],
+                               data=c.curve.values[c.mask], sigma=sig, model=a * m + b,
+                               scale=a, offset=b))
+    if obj.sigma_given and dof > 0:
+        red = chi2 / dof
+        if red > 2.0:
+            warnings.append(f"reduced chi^2 = {red:.2f}: the model does not explain the data "
+                            "within their sigmas (or the sigmas are too small)")
+    return FitResult(parameters=estimates, correlation=corr, chi2=chi2, dof=dof,
+                     sigma_given=obj.sigma_given, curves=curves, profiles=profile_points,
+                     warnings=warnings, n_evaluations=obj.n_evaluations,
+                     wall_s=time.perf_counter() - tick)
