@@ -32,7 +32,11 @@ SCALES = ("log", "linear")
 OBSERVABLES = ("visible", "hidden")
 _FIT_KEYS = {"run", "model", "rtol", "time_window_s", "profiles"}
 _CURVE_KEYS = {"data", "column", "variant", "stage", "observable", "scale", "scale_group",
-               "offset", "time_window_s"}
+               "offset", "time_window_s", "topspin", *{"window_ppm", "phase_deg", "times",
+                                                       "interval_s", "loop_s", "thermal",
+                                                       "thermal_polarization_percent"}}
+_TOPSPIN_KEYS = ("window_ppm", "phase_deg", "times", "interval_s", "loop_s", "thermal",
+                 "thermal_polarization_percent")
 _PARAM_KEYS = {"key", "initial", "bounds", "scale"}
 
 
@@ -180,13 +184,23 @@ def _curves(items, base_dir, specs, default_window):
         for extra in set(item) - _CURVE_KEYS:
             raise ConfigError(f"{label}.{extra}",
                               f"unknown key; allowed: {', '.join(sorted(_CURVE_KEYS))}")
-        path = item.get("data")
-        if not isinstance(path, str):
-            raise ConfigError(f"{label}.data", "the path of a data file (CSV/TSV)")
-        full = path if os.path.isabs(path) else os.path.join(base_dir, path)
-        if full not in cache:
-            cache[full] = {c.name: c for c in read_curves(full)}
-        columns = cache[full]
+        if ("data" in item) == ("topspin" in item):
+            raise ConfigError(label, "needs one of data (a CSV/TSV file) or topspin (a "
+                                     "TopSpin pseudo-2D experiment directory)")
+        if "topspin" in item:
+            columns = {"topspin": _topspin_curve(label, item, base_dir)}
+            path = item["topspin"]
+        else:
+            for key in _TOPSPIN_KEYS:
+                if key in item:
+                    raise ConfigError(f"{label}.{key}", "applies to topspin curves only")
+            path = item.get("data")
+            if not isinstance(path, str):
+                raise ConfigError(f"{label}.data", "the path of a data file (CSV/TSV)")
+            full = path if os.path.isabs(path) else os.path.join(base_dir, path)
+            if full not in cache:
+                cache[full] = {c.name: c for c in read_curves(full)}
+            columns = cache[full]
         column = item.get("column", next(iter(columns)) if len(columns) == 1 else None)
         if column not in columns:
             raise ConfigError(f"{label}.column", f"{column!r} is not a curve of {path}; "
@@ -242,6 +256,20 @@ def _curves(items, base_dir, specs, default_window):
         raise ConfigError("curve", "give sigma for every curve or for none (without sigmas "
                           "one noise level is estimated from the residuals of all curves)")
     return tuple(out)
+
+
+def _topspin_curve(label, item, base_dir):
+    from .topspin import read_topspin
+
+    path = item["topspin"]
+    if not isinstance(path, str):
+        raise ConfigError(f"{label}.topspin", "the path of a TopSpin experiment directory")
+    full = path if os.path.isabs(path) else os.path.join(base_dir, path)
+    thermal = item.get("thermal")
+    if isinstance(thermal, str) and not os.path.isabs(thermal):
+        thermal = os.path.join(base_dir, thermal)
+    opts = {k: item[k] for k in _TOPSPIN_KEYS if k in item and k != "thermal"}
+    return read_topspin(full, thermal=thermal, name="topspin", **opts)
 
 
 def parse_fit_document(doc, base_dir=".", text="", path="<fit>"):
