@@ -235,6 +235,15 @@ def _cmd_plot(args):
     output = args.output or os.path.splitext(args.result)[0] + ".png"
     if is_campaign_store(args.result):
         return _plot_campaign(args, output)
+    from .fit.output import is_fit_file, read_fit
+
+    if is_fit_file(args.result):
+        from .plotting import plot_fit
+
+        check_output_path(output, args.force)
+        _save_atomically(plot_fit(read_fit(args.result)), output)
+        print(f"wrote {output}")
+        return 0
     from .plotting import plot_runs
     from .store import read_runs
 

@@ -271,3 +271,5 @@ def test_cli_fit_writes_report_result_and_best_run(off_truth, tmp_path, capsys):
     det = r.stage == r.stage.max()
     assert np.allclose(r.visible[det], best_model, rtol=1e-6, atol=1e-9)
     assert main(["fit", str(fitfile), "-o", str(out)]) == 2  # exists, no --force
+    png = tmp_path / "fit.png"
+    assert main(["plot", str(out), "-o", str(png)]) == 0 and png.stat().st_size > 10_000

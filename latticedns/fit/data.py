@@ -2,7 +2,7 @@
 
 A data file is text with comma, tab or semicolon separated columns and one header row of
 column names; lines starting with ``#`` before it are comments, and ``# key = value``
-comment lines are header keys:
+comment lines with a one-word key are header keys:
 
 ``time_unit``
     Unit of the time column: ``s`` (default), ``ms`` or ``min``.
@@ -33,6 +33,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,8 @@ __all__ = ["Curve", "read_curves", "TIME_UNITS", "SIGNAL_UNITS"]
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "min": 60.0}
 #: Signal units: factor to a polarization fraction (None: arbitrary, a scale is fitted).
 SIGNAL_UNITS = {"percent": 0.01, "fraction": 1.0, "arbitrary": None}
+#: A header key line: ``# name = value`` with a one-word name (other comments are free text).
+_HEADER_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,9 @@ def _header_keys(lines, path):
     for k, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith("#"):
-            text = stripped[1:].strip()
-            if "=" in text:
-                name, value = (x.strip() for x in text.split("=", 1))
-                keys[name] = value.strip('"').strip("'")
+            match = _HEADER_KEY.match(stripped[1:].strip())
+            if match:
+                keys[match.group(1)] = match.group(2).strip().strip('"').strip("'")
             continue
         if stripped:
             body = lines[k:]

@@ -24,7 +24,8 @@ import numpy as np
 
 from ..tomlfile import dump_toml
 
-__all__ = ["report", "write_fit", "read_fit_summary", "best_run_document"]
+__all__ = ["report", "write_fit", "read_fit_summary", "read_fit", "is_fit_file",
+           "best_run_document"]
 
 
 def report(result, spec) -> str:
@@ -115,3 +116,29 @@ def best_run_document(result, spec) -> str:
     if isinstance(sample, str) and not os.path.isabs(sample):
         run["sample"] = os.path.abspath(os.path.join(spec.base_dir, sample))
     return header + dump_toml(doc)
+
+
+def read_fit(path) -> dict:
+    """Everything a figure needs from a ``FIT.h5``: ``curves`` (list of dicts of arrays and
+    label), ``profiles`` ({key: (m, 2) array}), ``parameters`` and ``warnings``."""
+    import h5py
+
+    out = read_fit_summary(path)
+    with h5py.File(path, "r") as f:
+        out["curves"] = [dict({k: f["curves"][i][k][()] for k in f["curves"][i]},
+                              label=str(f["curves"][i].attrs["label"]))
+                         for i in sorted(f["curves"], key=int)]
+        out["profiles"] = {str(f["profiles"][i].attrs["key"]): f["profiles"][i][()]
+                           for i in sorted(f["profiles"], key=int)}
+    return out
+
+
+def is_fit_file(path) -> bool:
+    """True for a ``FIT.h5`` written by :func:`write_fit`."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return "fit_file" in f.attrs
+    except OSError:
+        return False

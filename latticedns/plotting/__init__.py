@@ -1,7 +1,8 @@
 """Figures (matplotlib).  Imported only by the command line and by users, never by the core."""
 
 from .fig3 import plot_fig3a, plot_fig3b
+from .fit import plot_fit
 from .hypres import plot_runs
 from .sweep import plot_sweep, sweep_figures
 
-__all__ = ["plot_fig3a", "plot_fig3b", "plot_runs", "plot_sweep", "sweep_figures"]
+__all__ = ["plot_fig3a", "plot_fig3b", "plot_fit", "plot_runs", "plot_sweep", "sweep_figures"]
