@@ -7,6 +7,7 @@ writes each run as soon as it finishes, so an interruption loses only the run in
 """
 
 import argparse
+import math
 import os
 import sys
 
@@ -127,6 +128,25 @@ def _finished_runs(output, specs):
     return {spec.name for spec in specs if spec.name in done}
 
 
+def _refuse_inputs(outputs, inputs):
+    """An output that is one of the inputs is refused, even with --force (ConfigError)."""
+    for out in outputs:
+        for path in inputs:
+            if path and os.path.exists(path) and os.path.exists(out) and \
+                    os.path.samefile(out, path):
+                raise ConfigError("output", f"{out} is an input ({path}); choose another output")
+            if path and os.path.abspath(out) == os.path.abspath(path):
+                raise ConfigError("output", f"{out} is an input; choose another output")
+
+
+def _run_inputs(runfile, specs):
+    """The run file and the geometry files its runs read."""
+    base = os.path.dirname(os.path.abspath(runfile))
+    samples = {spec.run.get("sample") for spec in specs}
+    return [runfile] + [p if os.path.isabs(p) else os.path.join(base, p)
+                        for p in samples if isinstance(p, str)]
+
+
 def _size_key(spec):
     """The user-facing key that sets a lattice run's sample size."""
     if spec.run.get("n_radicals") is not None:
@@ -159,6 +179,7 @@ def _cmd_run(args):
         specs = [s for s in specs if s.name in args.only]
         if not specs:
             raise ConfigError("--only", f"no run named {args.only}; runs: {names}")
+    _refuse_inputs([output], _run_inputs(args.runfile, specs))
     _check_memory(specs)
     if args.resume and args.force:
         raise ConfigError("--resume", "cannot be combined with --force")
@@ -233,6 +254,9 @@ def _cmd_plot(args):
     from .campaign.store import is_campaign_store
 
     output = args.output or os.path.splitext(args.result)[0] + ".png"
+    _refuse_inputs([output], [args.result])
+    if args.time_max is not None and not (math.isfinite(args.time_max) and args.time_max > 0):
+        raise ConfigError("--time-max", f"must be a number of seconds > 0, got {args.time_max}")
     if is_campaign_store(args.result):
         return _plot_campaign(args, output)
     from .fit.output import is_fit_file, read_fit
@@ -259,6 +283,13 @@ def _cmd_campaign_run(args):
     from .campaign import load_campaign, plan_campaign, run_campaign
 
     campaign = load_campaign(args.campaign)
+    from .tomlfile import read_toml
+
+    cdoc, _ = read_toml(args.campaign, "campaign file")
+    base = cdoc.get("campaign", {}).get("base")
+    base = base if not isinstance(base, str) or os.path.isabs(base) else os.path.join(
+        os.path.dirname(os.path.abspath(args.campaign)), base)
+    _refuse_inputs([args.output, args.output + ".d"], [args.campaign, base])
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", f"must be >= 1, got {args.workers}")
     if args.scheduler is not None and args.workers is not None:
@@ -398,6 +429,13 @@ def main(argv=None):
         return 2
     except FileNotFoundError as exc:
         print(f"latticedns: error: file not found: {exc.filename}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # permission, a directory given as a file, a broken HDF5 file
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"latticedns: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # an optional dependency that is not installed
+        print(f"latticedns: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -50,6 +50,8 @@ def read_toml(path, key, what=None):
         raise ConfigError(key, f"{what} not found: {p}") from None
     except IsADirectoryError:
         raise ConfigError(key, f"{what} is a directory: {p}") from None
+    except OSError as exc:  # permission denied, an unreadable device, ...
+        raise ConfigError(key, f"{what} cannot be read: {p} ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
         raise ConfigError(key, f"{p}: invalid TOML: {exc}") from None
 

@@ -94,7 +94,7 @@ def test_plot_one_sweep_one_png(stores, tmp_path, capsys):
     assert main(["plot", stores["single"], "-o", str(png), "--force", "--time-max",
                  str(t[3])]) == 0
     assert main(["plot", stores["single"], "-o", str(png), "--force", "--time-max", "0"]) == 2
-    assert "time_max_s" in capsys.readouterr().err
+    assert "--time-max" in capsys.readouterr().err
 
 
 def test_plot_several_sweeps_one_file_each(stores, tmp_path, capsys):

@@ -8,6 +8,7 @@ base, e.g. ``"stage.prepare.dnp_sign" = -1``).  Every key is documented in
 """
 
 import copy
+import math
 import os
 from dataclasses import dataclass, fields
 
@@ -18,6 +19,7 @@ from ..errors import ConfigError
 from ..lattice import SampleSpec
 from ..lattice.model import LatticeParameters
 from ..protocol import STAGE_TYPES, MicrowaveCalibration
+from ..propagation.methods import available_methods
 from ..propagation.solvers import SOLVERS
 from ..protocol.runner import VISIBLE_POOLS
 from ..tomlfile import read_toml
@@ -158,6 +160,51 @@ def _sample(run, base_dir, overrides):
         raise ConfigError(key, exc.message) from None
 
 
+def _real(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _check_run_table(run):
+    """Types and ranges of every ``[run]`` key (before any sample is read)."""
+    if not isinstance(run["name"], str) or not run["name"]:
+        raise ConfigError("run.name", f"must be a non-empty string, got {run['name']!r}")
+    check_choice("run.model", run["model"], ("lattice", "continuum"))
+    check_choice("run.method", run["method"], ["auto", *available_methods()])
+    rtol = run["rtol"]
+    if not _real(rtol) or not 0 < rtol <= 0.1:
+        raise ConfigError("run.rtol", f"must be a number in (0, 0.1], got {rtol!r}")
+    if not _real(run["bandwidth_kHz"]) or run["bandwidth_kHz"] <= 0:
+        raise ConfigError("run.bandwidth_kHz", f"must be a finite number > 0 kHz, got "
+                          f"{run['bandwidth_kHz']!r}")
+    check_choice("run.visible_pool", run["visible_pool"], VISIBLE_POOLS)
+    if run["sample"] is not None and not isinstance(run["sample"], str):
+        raise ConfigError("run.sample", f"must be the path of a geometry file, got "
+                          f"{run['sample']!r}")
+    times = run["profile_times_s"]
+    if not isinstance(times, list) or not all(_real(t) and t >= 0 for t in times):
+        raise ConfigError("run.profile_times_s", f"must be a list of times >= 0 s, got {times!r}")
+    edges = run["profile_edges_nm"]
+    if edges is not None and (not isinstance(edges, list) or len(edges) < 2
+                              or not all(_real(e) and e >= 0 for e in edges)
+                              or any(b <= a for a, b in zip(edges[:-1], edges[1:]))):
+        raise ConfigError("run.profile_edges_nm", f"must be >= 2 increasing radii >= 0 nm, "
+                          f"got {edges!r}")
+    for key in ("seed", "n_radicals"):
+        v = run[key]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise ConfigError(f"run.{key}", f"must be an integer, got {v!r}")
+
+
+def _check_box(sample, physics):
+    """The lattice's cutoffs against the box (before the sample is generated)."""
+    half = sample.box_edge_nm / 2
+    for key in ("cutoff_nm", "hyperfine_cutoff_nm"):
+        if getattr(physics, key) >= half:
+            raise ConfigError(f"physics.{key}", f"must be < half the box edge ({half:.4g} nm "
+                              f"for this sample), got {getattr(physics, key)}")
+
+
 def _resolve(doc, base_dir):
     for k in doc:
         if k not in _TOP:
@@ -167,14 +214,7 @@ def _resolve(doc, base_dir):
         if k not in RUN_KEYS:
             raise ConfigError(f"run.{k}", f"unknown key; allowed: {', '.join(RUN_KEYS)}")
     run = {**RUN_KEYS, **run_in}
-    if run["model"] not in ("lattice", "continuum"):
-        raise ConfigError("run.model", f"must be 'lattice' or 'continuum', got {run['model']!r}")
-    rtol = run["rtol"]
-    if not isinstance(rtol, (int, float)) or not 0 < rtol <= 0.1:
-        raise ConfigError("run.rtol", f"must be in (0, 0.1], got {rtol!r}")
-    if not isinstance(run["bandwidth_kHz"], (int, float)) or run["bandwidth_kHz"] <= 0:
-        raise ConfigError("run.bandwidth_kHz", f"must be > 0 kHz, got {run['bandwidth_kHz']!r}")
-    check_choice("run.visible_pool", run["visible_pool"], VISIBLE_POOLS)
+    _check_run_table(run)
     if not isinstance(run["mesh_check"], bool):
         raise ConfigError("run.mesh_check", f"must be true or false, got {run['mesh_check']!r}")
     if run["mesh_check"] and run["model"] != "continuum":
@@ -185,6 +225,7 @@ def _resolve(doc, base_dir):
     physics_in = dict(_table(doc, "physics"))
     if run["model"] == "lattice":
         physics = _build(LatticeParameters, physics_in, "physics", ContinuumParameters)
+        _check_box(sample, physics)
     else:
         physics_in.setdefault("radical_mM", sample.radical_mM)
         physics_in.setdefault("r_in_nm", sample.min_dist_proton_radical_nm)

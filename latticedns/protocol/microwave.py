@@ -46,6 +46,12 @@ TAU_C_MODELS = ("flipflop", "constant")
 RELAXATION_TAU_C = ("electron_t1", "tau_c")
 
 
+def _is_real(v):
+    """A finite int or float (not a bool)."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+        and bool(np.isfinite(v))
+
+
 @dataclass(frozen=True)
 class MicrowaveSetting:
     """Microwave irradiation during a stage: power and frequency sign.
@@ -62,9 +68,10 @@ class MicrowaveSetting:
     dnp_sign: int = 1
 
     def __post_init__(self):
-        if not (np.isfinite(self.power_mW) and self.power_mW >= 0):
-            raise ConfigError("power_mW", f"must be >= 0 mW, got {self.power_mW!r}")
-        if self.dnp_sign not in (1, -1):
+        if not (_is_real(self.power_mW) and self.power_mW >= 0):
+            raise ConfigError("power_mW", f"must be a finite number >= 0 mW, got "
+                              f"{self.power_mW!r}")
+        if isinstance(self.dnp_sign, bool) or self.dnp_sign not in (1, -1):
             raise ConfigError("dnp_sign", f"must be +1 or -1, got {self.dnp_sign!r}")
 
     @property
@@ -74,6 +81,25 @@ class MicrowaveSetting:
 
 
 OFF = MicrowaveSetting()
+
+
+def _pbar_table(rows):
+    """``pbar_table`` as a tuple of (power_mW, pbar) float pairs, validated."""
+    shape = "a list of [power_mW, pbar] pairs with increasing power >= 0 and pbar in [-1, 1]"
+    if not isinstance(rows, (list, tuple)):
+        raise ConfigError("pbar_table", f"must be {shape}, got {rows!r}")
+    table = []
+    for row in rows:
+        if not isinstance(row, (list, tuple)) or len(row) != 2 or not all(map(_is_real, row)):
+            raise ConfigError("pbar_table", f"must be {shape}; got the entry {row!r}")
+        table.append((float(row[0]), float(row[1])))
+    if table:
+        powers, pbars = np.array(table).T
+        if np.any(np.diff(powers) <= 0) or powers[0] < 0:
+            raise ConfigError("pbar_table", f"must be {shape}: powers {powers.tolist()}")
+        if np.any(np.abs(pbars) > 1):
+            raise ConfigError("pbar_table", f"must be {shape}: pbar values {pbars.tolist()}")
+    return tuple(table)
 
 
 @dataclass(frozen=True)
@@ -123,25 +149,19 @@ class MicrowaveCalibration:
     def __post_init__(self):
         check_choice("tau_c_model", self.tau_c_model, TAU_C_MODELS)
         check_choice("relaxation_tau_c", self.relaxation_tau_c, RELAXATION_TAU_C)
-        if not 0 <= self.tau_c_pbar_ref < 1:
-            raise ConfigError("tau_c_pbar_ref", f"must lie in [0, 1), got {self.tau_c_pbar_ref!r}")
         for key in ("b0_T", "temperature_K", "tau_c_us", "saturation_power_mW", "electron_t1_s"):
             v = getattr(self, key)
-            if not (np.isfinite(v) and v > 0):
-                raise ConfigError(key, f"must be > 0, got {v!r}")
-        if not (np.isfinite(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
-            raise ConfigError("dnp_rate_per_s", f"must be >= 0 s^-1, got {self.dnp_rate_per_s!r}")
-        if not 0 <= self.dnp_target <= 1:
-            raise ConfigError("dnp_target", f"must lie in [0, 1], got {self.dnp_target!r}")
-        table = tuple(tuple(map(float, row)) for row in self.pbar_table)
-        if table:
-            powers = np.array([row[0] for row in table])
-            pbars = np.array([row[1] for row in table])
-            if len(table[0]) != 2 or np.any(np.diff(powers) <= 0) or powers[0] < 0:
-                raise ConfigError("pbar_table", "must be (power_mW, pbar) pairs with increasing power >= 0")
-            if np.any(np.abs(pbars) > 1):
-                raise ConfigError("pbar_table", "pbar values must lie in [-1, 1]")
-        object.__setattr__(self, "pbar_table", table)
+            if not (_is_real(v) and v > 0):
+                raise ConfigError(key, f"must be a finite number > 0, got {v!r}")
+        ref = self.tau_c_pbar_ref
+        if not (_is_real(ref) and 0 <= ref < 1):
+            raise ConfigError("tau_c_pbar_ref", f"must be a number in [0, 1), got {ref!r}")
+        if not (_is_real(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
+            raise ConfigError("dnp_rate_per_s", f"must be a finite number >= 0 s^-1, got "
+                              f"{self.dnp_rate_per_s!r}")
+        if not (_is_real(self.dnp_target) and 0 <= self.dnp_target <= 1):
+            raise ConfigError("dnp_target", f"must be a number in [0, 1], got {self.dnp_target!r}")
+        object.__setattr__(self, "pbar_table", _pbar_table(self.pbar_table))
 
     @property
     def pbar_boltzmann(self):
