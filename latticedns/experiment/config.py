@@ -105,6 +105,8 @@ def _stages(items):
         raise ConfigError("stage", "at least one [[stage]] is required")
     stages, names = [], set()
     for k, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ConfigError(f"stage.{k}", f"must be a [[stage]] table, got {item!r}")
         item = dict(item)
         kind = item.pop("type", None)
         name = item.pop("name", f"{k}")
@@ -144,7 +146,12 @@ def _sample(run, base_dir, overrides):
     if path is None:
         raise ConfigError("run.sample", "missing: the path of a geometry file (geometries/*.toml)")
     full = path if os.path.isabs(path) else os.path.join(base_dir, path)
-    spec = SampleSpec.from_toml(full)
+    try:
+        spec = SampleSpec.from_toml(full)
+    except ConfigError as exc:
+        if exc.key == "sample":  # the file itself (missing, unreadable, not TOML)
+            raise ConfigError("run.sample", exc.message) from None
+        raise
     d = spec.to_dict()
     d.update(overrides)
     if run["seed"] is not None:
@@ -256,7 +263,8 @@ def parse_run_document(doc, base_dir="."):
         One per ``[[variant]]`` (or one if there is none).
     """
     variants = doc.get("variant", [{}])
-    if not isinstance(variants, list) or not variants:
+    if not isinstance(variants, list) or not variants or \
+            not all(isinstance(v, dict) for v in variants):
         raise ConfigError("variant", "must be a non-empty array of tables")
     specs, seen = [], set()
     base_name = _table(doc, "run").get("name", RUN_KEYS["name"])
@@ -267,6 +275,9 @@ def parse_run_document(doc, base_dir="."):
             raise ConfigError("variant.name", f"duplicate run name {name!r}")
         seen.add(name)
         changes = variant.pop("set", {})
+        if not isinstance(changes, dict):
+            raise ConfigError(f"variant.{name}.set", f"must be a table of dotted keys, got "
+                              f"{changes!r}")
         if variant:
             raise ConfigError(f"variant.{next(iter(variant))}", "unknown key; allowed: name, set")
         resolved = copy.deepcopy({k: v for k, v in doc.items() if k != "variant"})
