@@ -44,6 +44,10 @@ def _single_threaded_children():
                 os.environ[k] = v
 
 
+#: Broken pools a run may be unfinished in before it is reported failed (`LocalExecutor`).
+MAX_BREAKS = 2
+
+
 class LocalExecutor:
     """A ``concurrent.futures`` process pool (spawn) on this machine.
 
@@ -60,13 +64,39 @@ class LocalExecutor:
         self._pool = None
 
     def outcomes(self, tasks):
-        """Submit ``tasks`` and yield their outcomes in order of completion."""
-        self._pool = cf.ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)),
-                                            mp_context=multiprocessing.get_context("spawn"))
-        with _single_threaded_children():  # workers are spawned on submit
-            futures = [self._pool.submit(execute_task, t) for t in tasks]
-        for fut in cf.as_completed(futures):
-            yield fut.result()
+        """Submit ``tasks`` and yield their outcomes in order of completion.
+
+        A worker process that dies (killed, out of memory) breaks the pool: the runs that
+        were still unfinished are submitted again to a new pool, and a run that was
+        unfinished in :data:`MAX_BREAKS` broken pools is reported failed with that reason,
+        so the others finish (a resume retries it).
+        """
+        pending, breaks = list(tasks), {t.run_id: 0 for t in tasks}
+        while pending:
+            self._pool = cf.ProcessPoolExecutor(max_workers=min(self.workers, len(pending)),
+                                                mp_context=multiprocessing.get_context("spawn"))
+            with _single_threaded_children():  # workers are spawned on submit
+                futures = {self._pool.submit(execute_task, t): t for t in pending}
+            broken = False
+            for fut in cf.as_completed(futures):
+                try:
+                    out = fut.result()
+                except cf.process.BrokenProcessPool:
+                    broken = True
+                    continue
+                pending = [t for t in pending if t.run_id != out.run_id]
+                yield out
+            self._pool.shutdown(wait=True)
+            self._pool = None
+            if not broken:
+                return
+            for t in list(pending):
+                breaks[t.run_id] += 1
+                if breaks[t.run_id] >= MAX_BREAKS:
+                    pending.remove(t)
+                    yield TaskOutcome(run_id=t.run_id, record=None, wall_s=float("nan"),
+                                      error=f"its worker process died {MAX_BREAKS} times "
+                                            "(killed, or out of memory)")
 
     def close(self, cancel=False):
         """Shut the pool down; ``cancel``: drop queued tasks and do not wait."""

@@ -4,7 +4,8 @@ This directory is the campaign's source of truth.  A finished run is an HDF5 res
 ``run-<hash>.h5`` (written by :func:`latticedns.store.write_runs`: temporary name, fsync,
 rename), a failed run a JSON file ``run-<hash>.failed.json`` (same discipline).  A file
 exists under its final name only once complete, so a SIGKILL at any moment leaves at most
-a hidden ``.*.tmp`` file, which is never read and is removed by the next coordinator.
+a hidden ``.*.tmp`` file (here, or beside the store during a rebuild), which is never read
+and is removed by the next coordinator once it holds the lock (:meth:`RunDir.lock`).
 """
 
 import fcntl
@@ -48,14 +49,14 @@ class RunDir:
         self._lock = None
 
     def create(self):
-        """Create the directory if needed; remove temporaries left by a killed writer."""
+        """Create the directory if needed (nothing is removed: see :meth:`lock`)."""
         os.makedirs(self.path, exist_ok=True)
-        for name in os.listdir(self.path):
-            if name.startswith(".") and name.endswith(".tmp"):
-                os.unlink(os.path.join(self.path, name))
 
-    def lock(self):
-        """Take an exclusive lock (one coordinator per store); ConfigError if held."""
+    def lock(self, store=None):
+        """Take an exclusive lock (one coordinator per store; ConfigError if held), then
+        remove the temporaries that killed coordinators left: ``.*.tmp`` in the directory
+        and, with ``store``, the store's own ``.STORE.*.tmp`` beside it.  Only the lock
+        holder cleans, so a second coordinator never deletes the first one's files."""
         fh = open(os.path.join(self.path, ".lock"), "a")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -63,6 +64,15 @@ class RunDir:
             fh.close()
             raise ConfigError("output", f"another campaign is writing {self.path}") from None
         self._lock = fh
+        for name in os.listdir(self.path):
+            if name.startswith(".") and name.endswith(".tmp"):
+                os.unlink(os.path.join(self.path, name))
+        if store is not None:
+            parent = os.path.dirname(os.path.abspath(store))
+            prefix = f".{os.path.basename(store)}."
+            for name in os.listdir(parent):
+                if name.startswith(prefix) and name.endswith(".tmp"):
+                    os.unlink(os.path.join(parent, name))
 
     def unlock(self):
         """Release the lock taken by :meth:`lock`."""

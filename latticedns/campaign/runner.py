@@ -53,12 +53,14 @@ def _info(task, wall_s, error=""):
             "wall_s": wall_s, "error": error}
 
 
-def _recover(store, rundir, tasks_by_id):
-    """Rebuild missing per-run files from an existing store (the directory was deleted)."""
+def _recover(store, rundir, tasks_by_id, present):
+    """Write the per-run files of the store's finished runs that the directory lacks
+    (``present``: its scan), so the store's runs are never lost to a deleted or emptied
+    directory: the store is rebuilt only from files that exist."""
     old = CampaignStore(store)
     for run_id, status, fp, wall in zip(old.table["run_id"], old.table["status"],
                                         old.table["fingerprint"], old.table["wall_s"]):
-        if status == "done":
+        if status == "done" and present.get(run_id, {}).get("status") != "done":
             task = tasks_by_id.get(run_id)
             info = _info(task, float(wall)) if task else {"run_id": run_id}
             info["fingerprint"] = fp
@@ -88,10 +90,25 @@ def plan_campaign(campaign, store, force=False):
     if os.path.isdir(store):
         raise ConfigError("output", f"{store} is a directory")
     if os.path.exists(store) and not force:
-        CampaignStore(store)  # refuses anything but a campaign store
+        try:
+            CampaignStore(store)  # refuses anything but a campaign store
+        except ConfigError as exc:
+            raise ConfigError("output", f"{exc.message}; --force rebuilds it from the "
+                              f"finished runs in {run_dir_of(store)}/") from None
     existing = RunDir(run_dir_of(store)).scan()
+    view = dict(existing)  # with the store's finished runs that the directory lacks
+    if os.path.exists(store):
+        try:
+            old = CampaignStore(store)
+        except ConfigError:  # not a campaign store (only with force): nothing to keep
+            old = None
+        if old is not None:
+            for run_id, status, fp in zip(old.table["run_id"], old.table["status"],
+                                          old.table["fingerprint"]):
+                if status == "done" and view.get(run_id, {}).get("status") != "done":
+                    view[run_id] = {"run_id": run_id, "status": "done", "fingerprint": fp}
     tasks = {t.run_id: t for t in campaign.tasks}
-    stale = sorted(r for r, i in existing.items() if i["status"] == "done"
+    stale = sorted(r for r, i in view.items() if i["status"] == "done"
                    and (r not in tasks or i.get("fingerprint") != tasks[r].fingerprint))
     if stale and not force:
         raise ConfigError("campaign", f"{len(stale)} finished run(s) in {store} differ from "
@@ -155,18 +172,17 @@ def run_campaign(campaign, store, *, workers=None, scheduler=None, force=False, 
     executor = make_executor(workers, scheduler)  # before writing: a bad one writes nothing
     tasks_by_id = {t.run_id: t for t in campaign.tasks}
     rundir = RunDir(run_dir_of(store))
-    recover = not os.path.isdir(rundir.path) and os.path.exists(store)
     completed = False
     try:
         rundir.create()
-        rundir.lock()
+        rundir.lock(store)
         overhead = time.perf_counter()
-        if recover:
+        if os.path.exists(store):  # finished runs the directory lacks (deleted, emptied)
             try:
-                _recover(store, rundir, tasks_by_id)
+                _recover(store, rundir, tasks_by_id, rundir.scan())
             except ConfigError:  # not a campaign store (force given): nothing to keep
                 pass
-            existing = rundir.scan()
+        existing = rundir.scan()
         for run_id in stale:
             rundir.remove(run_id)
             existing.pop(run_id, None)
