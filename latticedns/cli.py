@@ -157,13 +157,26 @@ def _size_key(spec):
     return "sample"
 
 
-def _check_memory(specs):
-    """Refuse, before any work, lattice runs whose estimated memory exceeds the machine's."""
-    from .lattice.sizing import check_fits
+def _check_memory(specs, allow_large=False):
+    """Refuse, before any work, lattice runs whose estimated memory exceeds the machine's
+    (unless ``allow_large``); print each distinct lattice sample's size on stderr."""
+    from .lattice.sizing import check_fits, estimate_size
 
+    shown = set()
     for spec in specs:
-        if spec.model == "lattice":
-            check_fits(spec.sample, spec.physics, _size_key(spec))
+        if spec.model != "lattice":
+            continue
+        try:
+            size = estimate_size(spec.sample, spec.physics) if allow_large else \
+                check_fits(spec.sample, spec.physics, _size_key(spec))
+        except ConfigError as exc:
+            raise ConfigError(exc.key, exc.message + " (or pass --allow-large)") from None
+        line = (f"sample: ~{size.protons:,} protons, ~{size.pairs:,} flip-flop pairs "
+                f"within {spec.physics.cutoff_nm:g} nm, box {spec.sample.box_edge_nm:.4g} nm, "
+                f"~{size.gigabytes:.2g} GB")
+        if line not in shown:
+            shown.add(line)
+            print(line, file=sys.stderr)
 
 
 def _cmd_run(args):
@@ -180,7 +193,7 @@ def _cmd_run(args):
         if not specs:
             raise ConfigError("--only", f"no run named {args.only}; runs: {names}")
     _refuse_inputs([output], _run_inputs(args.runfile, specs))
-    _check_memory(specs)
+    _check_memory(specs, args.allow_large)
     if args.resume and args.force:
         raise ConfigError("--resume", "cannot be combined with --force")
     done = set()
@@ -379,6 +392,9 @@ def build_parser():
     run.add_argument("--force", action="store_true", help="overwrite an existing output")
     run.add_argument("--resume", action="store_true",
                      help="keep the runs already in OUTPUT (same parameters) and add the others")
+    run.add_argument("--allow-large", action="store_true",
+                     help="run lattice samples even when their estimated memory exceeds the "
+                          "memory available (they may then fail or swap)")
     run.set_defaults(func=_cmd_run)
     plot = sub.add_parser("plot", help="draw the polarization curves of a result file, or one "
                                        "figure per sweep of a campaign store")

@@ -191,3 +191,16 @@ def test_bad_command_lines_are_refused(tmp_path, capsys, monkeypatch, case, argv
     (tmp_path / "run.toml").write_text(RUN)
     (tmp_path / "camp.toml").write_text(CAMPAIGN)
     _check_refused(tmp_path, capsys, argv, key)
+
+
+def test_the_size_guard_gives_the_estimate_and_names_allow_large(tmp_path, capsys,
+                                                                 monkeypatch):
+    from latticedns.lattice import sizing
+
+    path = tmp_path / "run.toml"
+    path.write_text(RUN)
+    monkeypatch.setattr(sizing, "memory_budget_bytes", lambda: 1e8)  # a 0.1 GB machine
+    assert main(["run", str(path), "-o", str(tmp_path / "o.h5")]) == 2
+    err = capsys.readouterr().err
+    assert "run.n_radicals" in err and "--allow-large" in err and "4,967 protons" in err
+    assert not (tmp_path / "o.h5").exists()
