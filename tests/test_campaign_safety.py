@@ -10,13 +10,12 @@ import subprocess
 import sys
 import time
 
-import h5py
 import pytest
 
 from latticedns.campaign import load_campaign, open_store, run_campaign
 from latticedns.errors import ConfigError
 
-from test_campaign import CAMPAIGN, arrays, assert_same, setup  # noqa: F401
+from test_campaign import arrays, assert_same, setup
 
 
 def _done(store):
