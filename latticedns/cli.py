@@ -201,6 +201,9 @@ def _cmd_run(args):
         done = _finished_runs(output, specs)
     else:
         check_output_path(output, args.force)
+    from .store._atomic import remove_stale_temporaries
+
+    remove_stale_temporaries(output)  # of an earlier, killed `latticedns run` on this output
     tick = time.perf_counter()
     todo = [spec for spec in specs if spec.name not in done]
     progress = _Progress(spec.name for spec in todo)

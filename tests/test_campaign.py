@@ -232,3 +232,7 @@ def test_sigkill_at_any_moment_then_resume_is_bit_identical(tmp_path):
     assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else "resume failed"
     assert len(_check_readable(store)) == 24
     assert_same(arrays(store), arrays(ref))
+    # no temporary file of any killed coordinator is left, beside the store or in STORE.d
+    leftovers = [n for d in (str(tmp_path), store + ".d") for n in os.listdir(d)
+                 if n.endswith(".tmp")]
+    assert leftovers == [], leftovers

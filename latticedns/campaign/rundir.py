@@ -16,6 +16,7 @@ import secrets
 
 from ..errors import ConfigError
 from ..store import read_metadata, write_runs
+from ..store._atomic import remove_stale_temporaries
 
 __all__ = ["RunDir", "run_dir_of"]
 
@@ -55,7 +56,8 @@ class RunDir:
     def lock(self, store=None):
         """Take an exclusive lock (one coordinator per store; ConfigError if held), then
         remove the temporaries that killed coordinators left: ``.*.tmp`` in the directory
-        and, with ``store``, the store's own ``.STORE.*.tmp`` beside it.  Only the lock
+        and, with ``store``, the store's own ``.STORE.<pid>.*.tmp`` of dead processes
+        beside it.  Only the lock
         holder cleans, so a second coordinator never deletes the first one's files."""
         fh = open(os.path.join(self.path, ".lock"), "a")
         try:
@@ -68,11 +70,7 @@ class RunDir:
             if name.startswith(".") and name.endswith(".tmp"):
                 os.unlink(os.path.join(self.path, name))
         if store is not None:
-            parent = os.path.dirname(os.path.abspath(store))
-            prefix = f".{os.path.basename(store)}."
-            for name in os.listdir(parent):
-                if name.startswith(prefix) and name.endswith(".tmp"):
-                    os.unlink(os.path.join(parent, name))
+            remove_stale_temporaries(store)
 
     def unlock(self):
         """Release the lock taken by :meth:`lock`."""

@@ -15,7 +15,7 @@ import h5py
 
 from ..errors import ConfigError
 
-__all__ = ["check_output_path", "atomic_write"]
+__all__ = ["check_output_path", "atomic_write", "remove_stale_temporaries"]
 
 
 def check_output_path(path, force=False):
@@ -100,3 +100,37 @@ def atomic_write(path, fill, *, force, base=None):
             os.unlink(tmp)
         raise
     _fsync_path(directory, directory=True)
+
+
+def remove_stale_temporaries(path):
+    """Remove the temporaries that killed writers of ``path`` left beside it
+    (``.NAME.<pid>.<hex>.tmp``, from :func:`atomic_write`) whose process is gone; returns
+    their names.  A temporary of a live process (another writer) is kept."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = f".{os.path.basename(path)}."
+    removed = []
+    for name in os.listdir(directory):
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+            removed.append(name)
+        except FileNotFoundError:  # its writer finished meanwhile
+            pass
+    return removed
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
