@@ -162,7 +162,7 @@ def _check_memory(specs, allow_large=False):
     (unless ``allow_large``); print each distinct lattice sample's size on stderr."""
     from .lattice.sizing import check_fits, estimate_size
 
-    shown = set()
+    shown = []
     for spec in specs:
         if spec.model != "lattice":
             continue
@@ -175,8 +175,9 @@ def _check_memory(specs, allow_large=False):
                 f"within {spec.physics.cutoff_nm:g} nm, box {spec.sample.box_edge_nm:.4g} nm, "
                 f"~{size.gigabytes:.2g} GB")
         if line not in shown:
-            shown.add(line)
-            print(line, file=sys.stderr)
+            shown.append(line)
+    for line in shown:  # once every sample fits
+        print(line, file=sys.stderr)
 
 
 def _cmd_run(args):
@@ -193,7 +194,6 @@ def _cmd_run(args):
         if not specs:
             raise ConfigError("--only", f"no run named {args.only}; runs: {names}")
     _refuse_inputs([output], _run_inputs(args.runfile, specs))
-    _check_memory(specs, args.allow_large)
     if args.resume and args.force:
         raise ConfigError("--resume", "cannot be combined with --force")
     done = set()
@@ -201,6 +201,7 @@ def _cmd_run(args):
         done = _finished_runs(output, specs)
     else:
         check_output_path(output, args.force)
+    _check_memory(specs, args.allow_large)  # last check; prints the sample sizes
     from .store._atomic import remove_stale_temporaries
 
     remove_stale_temporaries(output)  # of an earlier, killed `latticedns run` on this output

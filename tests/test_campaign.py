@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from latticedns.campaign import load_campaign, open_store, parse_campaign, run_campaign
+from latticedns.campaign import load_campaign, open_store, run_campaign
 from latticedns.cli import main
 from latticedns.errors import ConfigError
 from latticedns.store import read_runs
@@ -82,6 +82,25 @@ variants = ["pos"]
 '''
 
 
+# the second point fails while running: the dense method refuses its 20,114 protons
+FAILING = """
+[campaign]
+base = "base.toml"
+seeds = 2
+variants = ["pos"]
+mode = "zip"
+
+[set]
+"run.model" = "lattice"
+"physics.hyperfine_cutoff_nm" = 1.5
+
+[sweep]
+"sample.radical_mM" = [100, 50]
+"run.n_radicals" = [2, 81]
+"run.method" = ["auto", "dense"]
+"""
+
+
 def setup(tmp_path, campaign=CAMPAIGN, base=BASE):
     (tmp_path / "base.toml").write_text(base)
     path = tmp_path / "camp.toml"
@@ -143,8 +162,22 @@ def test_bad_campaign_files_exit_2_and_write_nothing(tmp_path, capsys, change, k
     assert not store.exists() and not os.path.exists(f"{store}.d")
 
 
-def test_workers_bit_identical_and_failed_runs_recorded(tmp_path, capsys):
+def test_invalid_sweep_points_are_refused_before_any_run(tmp_path, capsys):
+    """A sweep point the run file refuses (2000 mM) stops the campaign before it starts:
+    exit 2, the key and the run named, nothing written."""
     path = setup(tmp_path, LATTICE, BASE.replace("mesh_refinement = 0.5", ""))
+    store = tmp_path / "s.h5"
+    assert main(["campaign", "run", path, "-o", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "sample.radical_mM" in err and "radical_mM=2000" in err
+    assert not store.exists() and not os.path.exists(str(store) + ".d")
+
+
+def test_workers_bit_identical_and_failed_runs_recorded(tmp_path, capsys):
+    """A run that fails while running (the dense method refuses 20,114 protons once the
+    sample is built) is recorded with its error; the others finish, bit-identical with
+    1 and 2 workers."""
+    path = setup(tmp_path, FAILING, BASE.replace("mesh_refinement = 0.5", ""))
     one, two = tmp_path / "one.h5", tmp_path / "two.h5"
     assert main(["campaign", "run", path, "-o", str(one), "--workers", "1"]) == 1
     assert main(["campaign", "run", path, "-o", str(two), "--workers", "2"]) == 1
@@ -153,7 +186,7 @@ def test_workers_bit_identical_and_failed_runs_recorded(tmp_path, capsys):
     assert len(a) == 2 * 4  # two runs at 100 mM
     s = open_store(two)
     assert list(s.table["status"]) == ["done", "done", "failed", "failed"]
-    assert "sample.radical_mM" in s.table["error"][2] and "1000" in s.table["error"][2]
+    assert "dense method limited" in s.table["error"][2]
     with h5py.File(two) as f:  # different seeds: different samples
         p0, p1 = (f["runs"][r]["sample/protons_nm"][()] for r in s.select())
         assert p0.shape != p1.shape or not np.array_equal(p0, p1)

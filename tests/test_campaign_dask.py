@@ -8,7 +8,7 @@ from latticedns.campaign import load_campaign, open_store, run_campaign
 from latticedns.cli import main
 from latticedns.errors import ConfigError
 
-from test_campaign import BASE, CAMPAIGN, LATTICE, arrays, assert_same, setup
+from test_campaign import BASE, CAMPAIGN, FAILING, arrays, assert_same, setup
 
 distributed = pytest.importorskip("distributed")
 
@@ -19,7 +19,7 @@ def _table(store):
 
 
 def test_local_cluster_bit_identical_to_one_worker(tmp_path, capsys):
-    path = setup(tmp_path, LATTICE, BASE.replace("mesh_refinement = 0.5", ""))
+    path = setup(tmp_path, FAILING, BASE.replace("mesh_refinement = 0.5", ""))
     one = str(tmp_path / "one.h5")
     run_campaign(load_campaign(path), one, workers=1)
     calls = []
@@ -33,7 +33,7 @@ def test_local_cluster_bit_identical_to_one_worker(tmp_path, capsys):
             assert client.status == "running"
         address = str(tmp_path / "address.h5")
         assert main(["campaign", "run", path, "-o", address, "--scheduler",
-                     cluster.scheduler_address]) == 1  # two runs fail (2000 mM)
+                     cluster.scheduler_address]) == 1  # two runs fail (the dense method at 20,114 protons)
         assert "2/4 run(s) done, 2 failed" in capsys.readouterr().out
     assert (summary.n_done, summary.n_failed, summary.n_executed) == (2, 2, 4)
     assert [c[:2] for c in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]  # as they complete

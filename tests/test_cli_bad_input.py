@@ -204,3 +204,107 @@ def test_the_size_guard_gives_the_estimate_and_names_allow_large(tmp_path, capsy
     err = capsys.readouterr().err
     assert "run.n_radicals" in err and "--allow-large" in err and "4,967 protons" in err
     assert not (tmp_path / "o.h5").exists()
+
+
+GEOM_TEXT = open(GEOM).read()
+
+
+def gsub(old, new):
+    assert old in GEOM_TEXT, old
+    return GEOM_TEXT.replace(old, new, 1)
+
+
+#: (case, geometry text, key): the run file's sample is this geometry file
+GEOM_CASES = [
+    ("radical_mM string", gsub("radical_mM = 50", 'radical_mM = "fifty"'), "sample.radical_mM"),
+    ("radical_mM nan", gsub("radical_mM = 50", "radical_mM = nan"), "sample.radical_mM"),
+    ("radical_mM negative", gsub("radical_mM = 50", "radical_mM = -5"), "sample.radical_mM"),
+    ("arrangement", gsub('arrangement = "glassy"', 'arrangement = "crystal-ish"'),
+     "sample.arrangement"),
+    ("min dist negative", gsub("min_dist_proton_radical_nm = 0.3",
+                               "min_dist_proton_radical_nm = -0.3"),
+     "sample.min_dist_proton_radical_nm"),
+    ("min dist string", gsub("min_dist_proton_proton_nm = 0.15",
+                             'min_dist_proton_proton_nm = "small"'),
+     "sample.min_dist_proton_proton_nm"),
+    ("composition string", gsub("H2O = 0.1", 'H2O = "some"'), "sample.composition"),
+    ("composition unknown solvent", gsub("H2O = 0.1", "H2O = 0.1\nmercury = 0.1"),
+     "sample.composition"),
+    ("unknown key", gsub("seed = 1", "seed = 1\ncolour = 1"), "sample.colour"),
+    ("not toml", "[sample\nradical_mM = 50", "run.sample"),
+]
+
+
+@pytest.mark.parametrize("case, text, key", GEOM_CASES, ids=[c[0] for c in GEOM_CASES])
+def test_bad_geometry_files_are_refused(tmp_path, capsys, case, text, key):
+    geom = tmp_path / "geom.toml"
+    geom.write_text(text)
+    run = tmp_path / "run.toml"
+    run.write_text(RUN.replace(GEOM, str(geom)))
+    _check_refused(tmp_path, capsys, ["run", str(run), "-o", str(tmp_path / "o.h5")], key)
+
+
+#: (case, campaign text, key)
+CAMPAIGN_CASES = [
+    ("no campaign table", "[sweep]\n\"microwave.tau_c_us\" = [0.5]\n", "campaign"),
+    ("base missing", CAMPAIGN.replace('base = "run.toml"', 'base = "nowhere.toml"'),
+     "campaign.base"),
+    ("empty sweep", CAMPAIGN.split("[sweep]")[0] + "[sweep]\n", "sweep"),
+    ("unknown swept key", CAMPAIGN.replace("microwave.tau_c_us", "microwave.colour"),
+     "microwave.colour"),
+    ("swept value bad", CAMPAIGN.replace("[0.5, 1.0]", '[0.5, "fast"]'), "microwave.tau_c_us"),
+    ("seeds zero", CAMPAIGN.replace("[campaign]", "[campaign]\nseeds = 0"), "campaign.seeds"),
+    ("unknown campaign key", CAMPAIGN.replace("[campaign]", "[campaign]\ncolour = 1"),
+     "campaign.colour"),
+    ("set unknown key", CAMPAIGN + '[set]\n"run.colour" = 1\n', "run.colour"),
+]
+
+
+@pytest.mark.parametrize("case, text, key", CAMPAIGN_CASES, ids=[c[0] for c in CAMPAIGN_CASES])
+def test_bad_campaign_files_are_refused(tmp_path, capsys, monkeypatch, case, text, key):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run.toml").write_text(RUN)
+    (tmp_path / "camp.toml").write_text(text)
+    _check_refused(tmp_path, capsys, ["campaign", "run", "camp.toml", "-o", "s.h5"], key)
+
+
+FIT = """[fit]
+run = "run.toml"
+[[parameter]]
+key = "microwave.tau_c_us"
+initial = 0.5
+bounds = [0.1, 5.0]
+scale = "log"
+[[curve]]
+data = "d.csv"
+variant = "positive"
+"""
+
+
+#: (case, fit text, data text, key)
+FIT_CASES = [
+    ("fit unknown table", FIT + "[extras]\n", None, "extras"),
+    ("fit bounds", FIT.replace("[0.1, 5.0]", "[5.0, 0.1]"), None, "parameter.microwave.tau_c_us"),
+    ("fit bad key", FIT.replace("microwave.tau_c_us", "microwave.colour"), None,
+     "microwave.colour"),
+    ("fit value the run refuses", FIT.replace("[0.1, 5.0]", "[0.0, 5.0]").replace(
+        'scale = "log"', 'scale = "linear"'), None, "microwave.tau_c_us"),
+    ("fit variant", FIT.replace('variant = "positive"', 'variant = "up"'), None,
+     "curve.0.variant"),
+    ("data nan", FIT, "time,a\n0,1\n10,nan\n", "d.csv"),
+    ("data times back", FIT, "time,a\n0,1\n10,2\n5,3\n", "d.csv"),
+    ("data missing", FIT.replace("d.csv", "none.csv"), None, "none.csv"),
+    ("data beyond the stage", FIT, "time,a\n0,1\n1e6,2\n", "curve.0.data"),
+    ("topspin not a dataset", FIT.replace('data = "d.csv"', 'topspin = "."\nwindow_ppm = [0, 9]'),
+     None, "data"),
+]
+
+
+@pytest.mark.parametrize("case, text, data, key", FIT_CASES, ids=[c[0] for c in FIT_CASES])
+def test_bad_fit_and_data_files_are_refused(tmp_path, capsys, monkeypatch, case, text, data,
+                                             key):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run.toml").write_text(RUN)
+    (tmp_path / "d.csv").write_text(data or "time,a\n0,1\n10,2\n")
+    (tmp_path / "fit.toml").write_text(text)
+    _check_refused(tmp_path, capsys, ["fit", "fit.toml", "-o", "f.h5"], key)

@@ -10,6 +10,7 @@ end.  Results do not depend on the executor or the number of workers: every run 
 computed from its own document and seed, in a process with one BLAS thread.
 """
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -67,6 +68,27 @@ def _recover(store, rundir, tasks_by_id, present):
             rundir.write_done(read_run(store, run_id), info)
 
 
+def _validate_tasks(campaign):
+    """Resolve every distinct run document of the campaign (every sweep point, seed and
+    variant) and size its lattice sample, so that a bad point is refused before any run
+    starts (ConfigError naming the key and the run)."""
+    from ..experiment.config import parse_run_document
+    from ..lattice.sizing import check_fits
+
+    seen = set()
+    for task in campaign.tasks:
+        key = json.dumps(task.document, sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            for spec in parse_run_document(task.document, task.base_dir):
+                if spec.model == "lattice":
+                    check_fits(spec.sample, spec.physics, "sample")
+        except ConfigError as exc:
+            raise ConfigError(exc.key, f"{exc.message} (run {task.run_id!r})") from None
+
+
 def plan_campaign(campaign, store, force=False):
     """Check a store against a campaign before anything is written.
 
@@ -84,6 +106,7 @@ def plan_campaign(campaign, store, force=False):
         or finished runs differ from the campaign and ``force`` is not given.
     """
     store = os.fspath(store)
+    _validate_tasks(campaign)
     parent = os.path.dirname(os.path.abspath(store))
     if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
         raise ConfigError("output", f"directory {parent} does not exist or is not writable")
