@@ -204,7 +204,8 @@ def _profile(obj, theta, i, lower, upper, chi2_min, s2, sd):
     points, ends = [(theta[i], 0.0)], []
     for direction in (-1.0, 1.0):
         bound = lower[i] if direction < 0 else upper[i]
-        x, prev, step, end = np.array(theta, float), (theta[i], 0.0), max(sd, 1e-3), None
+        first = sd if math.isfinite(sd) and sd > 1e-3 else max(1e-3, 0.05 * (upper[i] - lower[i]))
+        x, prev, step, end = np.array(theta, float), (theta[i], 0.0), first, None
         for _ in range(8):
             target = np.clip(prev[0] + direction * step, lower[i], upper[i])
             if target == prev[0]:
