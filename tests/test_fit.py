@@ -124,7 +124,8 @@ def _bad(doc, path, value):
 BAD_FITS = [
     (("fit",), None, "fit"),
     (("fit", "colour"), "red", "fit.colour"),
-    (("fit", "model"), "lattice", "fit.model"),
+    (("fit", "model"), "bogus", "fit.model"),
+    (("fit", "model"), "lattice", "fit.seeds"),  # a lattice fit needs its seeds
     (("fit", "rtol"), 0.5, "fit.rtol"),
     (("parameter", 0, "bounds"), [5.0, 0.1], "parameter.microwave.tau_c_us.bounds"),
     (("parameter", 0, "initial"), 9.0, "parameter.microwave.tau_c_us.bounds"),
@@ -273,3 +274,43 @@ def test_cli_fit_writes_report_result_and_best_run(off_truth, tmp_path, capsys):
     assert main(["fit", str(fitfile), "-o", str(out)]) == 2  # exists, no --force
     png = tmp_path / "fit.png"
     assert main(["plot", str(out), "-o", str(png)]) == 0 and png.stat().st_size > 10_000
+
+
+def test_lattice_fit_averages_common_seeds_and_states_their_noise(tmp_path):
+    """A lattice fit evaluates the same samples (fit.seeds) at every point and fits their
+    mean; data made by that mean at tau_c = 0.5 us are fitted back to it, and the report
+    states how much the seed mean scatters against the data's sigma."""
+    doc, _ = read_toml(os.path.join(ROOT, "runs", "hypres-mw-off.toml"), "run file")
+    doc["run"].update(sample=os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml"),
+                      n_radicals=2)
+    doc["physics"]["hyperfine_cutoff_nm"] = 1.5
+    doc["variant"] = [v for v in doc["variant"] if v["name"] == "positive"]
+    for st in doc["stage"]:
+        if st["type"] == "detect":
+            st.update(n_pulses=32, interval_s=50.0)
+    run = tmp_path / "lattice.toml"
+    run.write_text(dump_toml(doc))
+    t = 50.0 * np.arange(32)
+    zero = tmp_path / "zero.csv"
+    write_csv(zero, t, {"positive": 0 * t})
+    fdoc = {"fit": {"run": str(run), "model": "lattice", "seeds": [1, 2], "profiles": False},
+            "parameter": [{"key": "microwave.tau_c_us", "initial": 0.8, "bounds": [0.1, 5.0],
+                           "scale": "log"}],
+            "curve": [{"data": str(zero), "column": "positive", "variant": "positive"}]}
+    spec = parse_fit_document(fdoc, str(tmp_path))
+    obj = Objective(spec)
+    per_seed = obj.model_curves([np.log10(0.5)], per_seed=True)[0]
+    assert per_seed.shape == (2, 32) and not np.array_equal(per_seed[0], per_seed[1])
+    rng = np.random.default_rng(8)
+    data = tmp_path / "d.csv"
+    write_csv(data, t, {"positive": 100 * per_seed.mean(axis=0) + rng.normal(0, 0.01, t.size)},
+              sigma=0.01)
+    fdoc["curve"][0]["data"] = str(data)
+    res = fit(parse_fit_document(fdoc, str(tmp_path)))
+    p = res.parameters[0]
+    assert p.lower95 <= 0.5 <= p.upper95 and p.upper95 / p.lower95 < 1.5
+    assert len(res.seed_noise) == 1 and res.seed_noise[0] > 0
+    assert any("lattice sample noise" in w for w in res.warnings)
+    bad = dict(fdoc, fit=dict(fdoc["fit"], seeds=[1, 1]))
+    with pytest.raises(ConfigError, match="fit.seeds"):
+        parse_fit_document(bad, str(tmp_path))

@@ -88,6 +88,7 @@ class FitResult:
     wall_s: float = 0.0
     status: int = 0
     message: str = ""
+    seed_noise: list = field(default_factory=list)  # lattice: rms seed-mean scatter / sigma
 
     @property
     def reduced_chi2(self):
@@ -108,17 +109,26 @@ class Objective:
     def values(self, theta):
         return [p.from_internal(x) for p, x in zip(self.spec.parameters, theta)]
 
-    def model_curves(self, theta):
-        """Unscaled model values at every curve's data times (list of arrays)."""
-        results = {rec.name: rec.result for _, rec in
-                   execute_runs(self.spec.specs(self.values(theta)))}
-        out = []
-        for c in self.spec.curves:
-            r = results[c.variant]
-            sel = r.stage == c.stage_index
-            t = r.t_s[sel] - c.stage_start_s
-            out.append(np.interp(c.curve.t_s[c.mask], t, getattr(r, c.observable)[sel]))
-        return out
+    def model_curves(self, theta, per_seed=False):
+        """Unscaled model values at every curve's data times (list of arrays).
+
+        A lattice fit averages its seeds (the same samples at every evaluation, so the
+        objective is smooth in theta); ``per_seed=True`` returns arrays of shape
+        (n_seeds, n_points) instead of their means."""
+        values = self.values(theta)
+        per = []
+        for seed in self.spec.seeds or (None,):
+            results = {rec.name: rec.result for _, rec in
+                       execute_runs(self.spec.specs(values, seed))}
+            curves = []
+            for c in self.spec.curves:
+                r = results[c.variant]
+                sel = r.stage == c.stage_index
+                t = r.t_s[sel] - c.stage_start_s
+                curves.append(np.interp(c.curve.t_s[c.mask], t, getattr(r, c.observable)[sel]))
+            per.append(curves)
+        stacked = [np.array([p[k] for p in per]) for k in range(len(self.spec.curves))]
+        return stacked if per_seed else [s.mean(axis=0) for s in stacked]
 
     def projected(self, theta):
         """``(residuals, [(scale, offset, model), ...])`` with the linear nuisances solved."""
@@ -309,6 +319,17 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
         curves.append(CurveFit(label=c.label, t_s=c.curve.t_s[c.mask],
                                data=c.curve.values[c.mask], sigma=sig, model=a * m + b,
                                scale=a, offset=b))
+    seed_noise = []
+    if len(spec.seeds) > 1:  # the scatter of the seed mean, in units of each curve's sigma
+        per = obj.model_curves(theta, per_seed=True)
+        for c, w, (a, b, m), runs in zip(spec.curves, obj._weights, nuis, per):
+            sem = a * runs.std(axis=0, ddof=1) / math.sqrt(runs.shape[0])
+            sig = (1.0 / w) * (1.0 if obj.sigma_given else math.sqrt(s2))
+            seed_noise.append(float(np.sqrt(np.mean((sem / sig) ** 2))))
+        worst = max(seed_noise)
+        warnings.append(f"lattice sample noise: the mean of {len(spec.seeds)} seeds scatters "
+                        f"by {worst:.2g} sigma (rms, worst curve); the intervals do not include "
+                        f"it" + (": use more seeds" if worst > 0.3 else ""))
     if obj.sigma_given and dof > 0:
         red = chi2 / dof
         if red > 2.0:
@@ -317,4 +338,4 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
     return FitResult(parameters=estimates, correlation=corr, chi2=chi2, dof=dof,
                      sigma_given=obj.sigma_given, curves=curves, profiles=profile_points,
                      warnings=warnings, n_evaluations=obj.n_evaluations,
-                     wall_s=time.perf_counter() - tick)
+                     wall_s=time.perf_counter() - tick, seed_noise=seed_noise)

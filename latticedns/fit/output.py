@@ -5,7 +5,9 @@
 ``/`` attributes
     ``latticedns_version``, ``fit_file`` (its text), ``fit_path``, ``run_file`` (the base run
     file's path), ``chi2``, ``dof``, ``reduced_chi2``, ``sigma_given``, ``n_evaluations``,
-    ``wall_s``, ``warnings`` (JSON list), ``data_files`` (JSON: path -> SHA-256).
+    ``wall_s``, ``warnings`` (JSON list), ``data_files`` (JSON: path -> SHA-256), ``seeds``
+    and ``seed_noise`` (lattice fits: the samples, and the rms scatter of their mean per
+    curve in units of sigma; JSON lists).
 ``/parameters`` attributes per parameter key, JSON: value, stderr, lower95, upper95,
     interval_method, scale, initial, bounds (the key's unit).
 ``/correlation`` dataset (k, k), attribute ``keys`` (JSON list).
@@ -73,6 +75,8 @@ def write_fit(path, result, spec, force=False):
         for key in ("chi2", "dof", "reduced_chi2", "sigma_given", "n_evaluations", "wall_s"):
             f.attrs[key] = getattr(result, key)
         f.attrs["warnings"] = json.dumps(result.warnings)
+        f.attrs["seed_noise"] = json.dumps(result.seed_noise)
+        f.attrs["seeds"] = json.dumps(list(spec.seeds))
         f.attrs["data_files"] = json.dumps({c.curve.source: c.curve.sha256 for c in spec.curves})
         g = f.create_group("parameters")
         for p in result.parameters:

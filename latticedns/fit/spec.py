@@ -30,7 +30,7 @@ __all__ = ["FitParameter", "CurveSpec", "FitSpec", "load_fit_file", "parse_fit_d
 SCALES = ("log", "linear")
 #: Observables a curve can be compared with.
 OBSERVABLES = ("visible", "hidden")
-_FIT_KEYS = {"run", "model", "rtol", "time_window_s", "profiles"}
+_FIT_KEYS = {"run", "model", "rtol", "time_window_s", "profiles", "seeds"}
 _CURVE_KEYS = {"data", "column", "variant", "stage", "observable", "scale", "scale_group",
                "offset", "time_window_s", "topspin", *{"window_ppm", "phase_deg", "times",
                                                        "interval_s", "loop_s", "thermal",
@@ -98,17 +98,21 @@ class FitSpec:
     curves: tuple
     rtol: float
     profiles: bool
+    seeds: tuple = ()
 
-    def document(self, values):
-        """The base run document with the parameters set to ``values`` (physical)."""
+    def document(self, values, seed=None):
+        """The base run document with the parameters set to ``values`` (physical) and, for
+        a lattice fit, ``run.seed`` set to ``seed``."""
         doc = copy.deepcopy(self.base)
         for p, v in zip(self.parameters, values):
             set_dotted(doc, p.key, float(v))
+        if seed is not None:
+            doc["run"]["seed"] = int(seed)
         return doc
 
-    def specs(self, values):
+    def specs(self, values, seed=None):
         """The run specs at ``values`` (``parse_run_document``)."""
-        return parse_run_document(self.document(values), self.base_dir)
+        return parse_run_document(self.document(values, seed), self.base_dir)
 
     @property
     def n_points(self):
@@ -288,10 +292,19 @@ def parse_fit_document(doc, base_dir=".", text="", path="<fit>"):
     run_path = run if os.path.isabs(run) else os.path.join(base_dir, run)
     base, _ = read_toml(run_path, "fit.run", "run file")
     model = fit.get("model", "continuum")
-    if model != "continuum":
-        raise ConfigError("fit.model", "only 'continuum' fits are available in this version "
-                          "(lattice fits over averaged seeds: not yet)")
+    if model not in ("continuum", "lattice"):
+        raise ConfigError("fit.model", f"must be 'continuum' or 'lattice', got {model!r}")
     base.setdefault("run", {})["model"] = model
+    seeds = fit.get("seeds", [] if model == "continuum" else None)
+    if model == "lattice":
+        if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
+                or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                           for x in seeds)):
+            raise ConfigError("fit.seeds", f"a lattice fit needs a list of distinct sample "
+                              f"seeds >= 0 (the same samples in every evaluation, averaged), "
+                              f"got {seeds!r}")
+    elif seeds:
+        raise ConfigError("fit.seeds", "applies to model = 'lattice' only")
     rtol = fit.get("rtol", 1e-8)
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol <= 1e-4:
         raise ConfigError("fit.rtol", f"must be in (0, 1e-4] (a smooth objective), got {rtol!r}")
@@ -306,22 +319,30 @@ def parse_fit_document(doc, base_dir=".", text="", path="<fit>"):
             if p.key in variant.get("set", {}):
                 raise ConfigError(f"parameter.{p.key}", f"is set by variant "
                                   f"{variant.get('name')!r} of {run}: it would not be fitted there")
+    seeds = tuple(seeds or ())
     probe = FitSpec(path=path, text=text, run_path=run_path, base=base, base_dir=run_dir,
-                    parameters=params, curves=(), rtol=float(rtol), profiles=profiles)
+                    parameters=params, curves=(), rtol=float(rtol), profiles=profiles,
+                    seeds=seeds)
     for values in ([p.initial for p in params], [p.lower for p in params],
                    [p.upper for p in params]):
         try:
-            specs = probe.specs(values)
+            specs = probe.specs(values, seeds[0] if seeds else None)
+            if model == "lattice":
+                from ..lattice.sizing import check_fits
+
+                for spec in specs:
+                    check_fits(spec.sample, spec.physics, "fit.run")
         except ConfigError as exc:
             owner = next((p.key for p in params if exc.key.startswith(p.key)), None)
             where = f" (with {owner} = {values[[p.key for p in params].index(owner)]:g})" \
                 if owner else ""
             raise ConfigError(exc.key, exc.message + where) from None
-    specs = probe.specs([p.initial for p in params])
+    specs = probe.specs([p.initial for p in params], seeds[0] if seeds else None)
     window = _window("fit.time_window_s", fit.get("time_window_s"))
     curves = _curves(doc.get("curve"), base_dir, specs, window)
     return FitSpec(path=path, text=text, run_path=run_path, base=base, base_dir=run_dir,
-                   parameters=params, curves=curves, rtol=float(rtol), profiles=profiles)
+                   parameters=params, curves=curves, rtol=float(rtol), profiles=profiles,
+                   seeds=seeds)
 
 
 def load_fit_file(path):
