@@ -127,6 +127,15 @@ class ContinuumModel:
         r = np.asarray(r_nm, dtype=float)
         return condition.dnp_rate_per_s * (self.params.dnp_r0_nm / r) ** 6
 
+    @property
+    def n_cached_conditions(self):
+        """Conditions whose systems are cached."""
+        return len(self._cache)
+
+    def forget_conditions(self):
+        """Drop the cached systems (a long fit visits many conditions)."""
+        self._cache.clear()
+
     # --- the linear system ----------------------------------------------------
     def system(self, condition):
         """``M dp/dt = A p + s`` for a condition (cached per condition).

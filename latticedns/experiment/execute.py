@@ -72,7 +72,13 @@ def _model_key(spec):
     return json.dumps(params, sort_keys=True)
 
 
-def execute_runs(specs, progress=None):
+def _sample_key(spec):
+    """Runs with equal keys have the same model (sample and physics): reusable."""
+    return json.dumps({"model": spec.model, "sample": spec.sample.to_dict(),
+                       "physics": _plain(asdict(spec.physics))}, sort_keys=True, default=str)
+
+
+def execute_runs(specs, progress=None, models=None):
     """Simulate several runs, sharing what they have in common.
 
     Runs whose parameters differ only in their stages (the variants of a power series, say)
@@ -85,6 +91,10 @@ def execute_runs(specs, progress=None):
     specs : sequence of RunSpec
     progress : callable, optional
         ``progress(spec_index, stage_index, n_stages, fraction, elapsed_s)``.
+    models : dict, optional
+        A cache kept by the caller across calls (fits): the model of a sample and physics
+        is built once and reused (its cached operators too), so evaluations that change
+        only microwave or stage values rebuild nothing.  The records are the same bits.
 
     Yields
     ------
@@ -100,7 +110,13 @@ def execute_runs(specs, progress=None):
     for members in groups.values():
         tick = time.perf_counter()
         first = specs[members[0]]
-        model, sample = build_model(first)
+        if models is None:
+            model, sample = build_model(first)
+        else:
+            key = _sample_key(first)
+            if key not in models:
+                models[key] = build_model(first)
+            model, sample = models[key]
         report = None if progress is None else (
             lambda i, *a, members=members: progress(members[i], *a))
         results = iter_protocols(model, [specs[i].stages for i in members], first.calibration,

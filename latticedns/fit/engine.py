@@ -37,6 +37,8 @@ __all__ = ["FitResult", "ParameterEstimate", "CurveFit", "fit", "Objective", "CH
 CHI2_95 = 3.841458820694124
 #: Forward-difference step in internal coordinates.
 FD_STEP = 1e-4
+#: A cached model drops its operators beyond this many conditions (fits visit many).
+MAX_CACHED_CONDITIONS = 32
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Objective:
         self._cache = {}
         self._weights = [weights(c) for c in spec.curves]
         self.sigma_given = all(c.curve.sigma is not None for c in spec.curves)
+        self._models = {}  # samples and physics built once (execute_runs' model cache)
 
     def values(self, theta):
         return [p.from_internal(x) for p, x in zip(self.spec.parameters, theta)]
@@ -119,7 +122,7 @@ class Objective:
         per = []
         for seed in self.spec.seeds or (None,):
             results = {rec.name: rec.result for _, rec in
-                       execute_runs(self.spec.specs(values, seed))}
+                       execute_runs(self.spec.specs(values, seed), models=self._models)}
             curves = []
             for c in self.spec.curves:
                 r = results[c.variant]
@@ -127,6 +130,9 @@ class Objective:
                 t = r.t_s[sel] - c.stage_start_s
                 curves.append(np.interp(c.curve.t_s[c.mask], t, getattr(r, c.observable)[sel]))
             per.append(curves)
+        for model, _ in self._models.values():  # bounded memory over a long fit
+            if model.n_cached_conditions > MAX_CACHED_CONDITIONS:
+                model.forget_conditions()
         stacked = [np.array([p[k] for p in per]) for k in range(len(self.spec.curves))]
         return stacked if per_seed else [s.mean(axis=0) for s in stacked]
 

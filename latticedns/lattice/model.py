@@ -219,6 +219,16 @@ class LatticeModel:
             self._cache[condition] = (L, s)
         return self._cache[condition]
 
+    @property
+    def n_cached_conditions(self):
+        """Conditions whose operators are cached."""
+        return len(self._cache)
+
+    def forget_conditions(self):
+        """Drop the cached operators (a long fit visits many conditions)."""
+        self._cache.clear()
+        self._operators.clear()
+
     def system(self, condition):
         """The :class:`~latticedns.system.LinearSystem` ``dp/dt = L p + s`` (identity mass)."""
         L, s = self.operator(condition)
