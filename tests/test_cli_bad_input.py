@@ -308,3 +308,14 @@ def test_bad_fit_and_data_files_are_refused(tmp_path, capsys, monkeypatch, case,
     (tmp_path / "d.csv").write_text(data or "time,a\n0,1\n10,2\n")
     (tmp_path / "fit.toml").write_text(text)
     _check_refused(tmp_path, capsys, ["fit", "fit.toml", "-o", "f.h5"], key)
+
+
+def test_an_optional_solver_that_is_not_installed_is_refused_first(tmp_path, capsys,
+                                                                   monkeypatch):
+    from latticedns.propagation import solvers
+
+    monkeypatch.setattr(solvers, "available_solvers", lambda: ["dense", "splu"])
+    path = tmp_path / "run.toml"
+    path.write_text(sub('method = "auto"', 'method = "auto"\nsolver = "pardiso"'))
+    _check_refused(tmp_path, capsys, ["run", str(path), "-o", str(tmp_path / "o.h5")],
+                   "run.solver")

@@ -228,6 +228,13 @@ def _resolve(doc, base_dir):
         raise ConfigError("run.mesh_check", "applies to model = \"continuum\" only (the "
                           "lattice has no mesh)")
     check_choice("run.solver", run["solver"], SOLVERS)
+    if run["solver"] not in ("auto", "dense", "splu"):  # an optional backend, named
+        from ..propagation import solvers
+
+        if run["solver"] not in solvers.available_solvers():
+            raise ConfigError("run.solver", f"{run['solver']!r} is not installed here "
+                              f"(pip install '.[fast]'; PARDISO needs x86_64); installed: "
+                              f"{', '.join(solvers.available_solvers())}, or 'auto'")
     sample = _sample(run, base_dir, _table(doc, "sample"))
     physics_in = dict(_table(doc, "physics"))
     if run["model"] == "lattice":
