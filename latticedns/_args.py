@@ -8,7 +8,14 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["check_positive", "check_polarization", "check_finite", "check_choice"]
+__all__ = ["check_positive", "check_polarization", "check_finite", "check_choice", "is_real"]
+
+
+def is_real(value):
+    """True for a finite int or float (numpy scalars too), not a bool: what a run-file key
+    that takes a number may hold (a string, NaN or inf is refused by its caller)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def check_choice(name, value, choices):

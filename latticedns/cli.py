@@ -13,7 +13,7 @@ import sys
 
 from .errors import ConfigError
 from .cli_fit import add_fit_parser
-from .store import check_output_path
+from .store import check_output_path, refuse_inputs
 
 __all__ = ["main"]
 
@@ -128,17 +128,6 @@ def _finished_runs(output, specs):
     return {spec.name for spec in specs if spec.name in done}
 
 
-def _refuse_inputs(outputs, inputs):
-    """An output that is one of the inputs is refused, even with --force (ConfigError)."""
-    for out in outputs:
-        for path in inputs:
-            if path and os.path.exists(path) and os.path.exists(out) and \
-                    os.path.samefile(out, path):
-                raise ConfigError("output", f"{out} is an input ({path}); choose another output")
-            if path and os.path.abspath(out) == os.path.abspath(path):
-                raise ConfigError("output", f"{out} is an input; choose another output")
-
-
 def _run_inputs(runfile, specs):
     """The run file and the geometry files its runs read."""
     base = os.path.dirname(os.path.abspath(runfile))
@@ -193,7 +182,7 @@ def _cmd_run(args):
         specs = [s for s in specs if s.name in args.only]
         if not specs:
             raise ConfigError("--only", f"no run named {args.only}; runs: {names}")
-    _refuse_inputs([output], _run_inputs(args.runfile, specs))
+    refuse_inputs([output], _run_inputs(args.runfile, specs))
     if args.resume and args.force:
         raise ConfigError("--resume", "cannot be combined with --force")
     done = set()
@@ -271,7 +260,7 @@ def _cmd_plot(args):
     from .campaign.store import is_campaign_store
 
     output = args.output or os.path.splitext(args.result)[0] + ".png"
-    _refuse_inputs([output], [args.result])
+    refuse_inputs([output], [args.result])
     if args.time_max is not None and not (math.isfinite(args.time_max) and args.time_max > 0):
         raise ConfigError("--time-max", f"must be a number of seconds > 0, got {args.time_max}")
     if is_campaign_store(args.result):
@@ -300,13 +289,7 @@ def _cmd_campaign_run(args):
     from .campaign import load_campaign, plan_campaign, run_campaign
 
     campaign = load_campaign(args.campaign)
-    from .tomlfile import read_toml
-
-    cdoc, _ = read_toml(args.campaign, "campaign file")
-    base = cdoc.get("campaign", {}).get("base")
-    base = base if not isinstance(base, str) or os.path.isabs(base) else os.path.join(
-        os.path.dirname(os.path.abspath(args.campaign)), base)
-    _refuse_inputs([args.output, args.output + ".d"], [args.campaign, base])
+    refuse_inputs([args.output, args.output + ".d"], [args.campaign, campaign.base_path])
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", f"must be >= 1, got {args.workers}")
     if args.scheduler is not None and args.workers is not None:

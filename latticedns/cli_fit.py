@@ -47,7 +47,7 @@ class _Progress:
 def _cmd_fit(args):
     from .fit import fit, load_fit_file
     from .fit.output import best_run_document, report, write_fit
-    from .store import check_output_path
+    from .store import check_output_path, refuse_inputs
 
     if args.restarts < 0:
         raise ConfigError("--restarts", f"must be >= 0, got {args.restarts}")
@@ -56,11 +56,8 @@ def _cmd_fit(args):
     if args.write_run:
         check_output_path(args.write_run, args.force)
     spec = load_fit_file(args.fitfile)  # every file read and validated before any work
-    inputs = {os.path.abspath(p) for p in [spec.path, spec.run_path,
-                                           *(c.curve.source for c in spec.curves)]}
-    for out in filter(None, (output, args.write_run)):
-        if os.path.abspath(out) in inputs:
-            raise ConfigError("output", f"{out} is an input of this fit")
+    refuse_inputs([output, args.write_run],
+                  [spec.path, spec.run_path, *(c.curve.source for c in spec.curves)])
     progress = _Progress()
     result = fit(spec, restarts=args.restarts, profiles=False if args.no_profiles else None,
                  progress=progress)

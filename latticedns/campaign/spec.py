@@ -89,6 +89,8 @@ class CampaignSpec:
         Point-major, then seed, then variant.
     text : str
         The campaign file as read; ``base_text`` the base run file.
+    base_path : str
+        The base run file's path.
     """
 
     name: str
@@ -100,6 +102,7 @@ class CampaignSpec:
     tasks: tuple
     text: str
     base_text: str
+    base_path: str = ""
 
 
 def _field_names(cls):
@@ -255,7 +258,7 @@ def parse_campaign(doc, base_dir=".", text=""):
                 tasks.append(CampaignTask(f"{label} seed={k} {variant}", p, dict(values), k,
                                           variant, run_doc, run_dir, fp))
     return CampaignSpec(c["name"], c["mode"], c["seeds"], keys, points, tuple(wanted),
-                        tuple(tasks), text, base_text)
+                        tuple(tasks), text, base_text, base_path)
 
 
 def load_campaign(path):

@@ -8,11 +8,10 @@ base, e.g. ``"stage.prepare.dnp_sign" = -1``).  Every key is documented in
 """
 
 import copy
-import math
 import os
 from dataclasses import dataclass, fields
 
-from .._args import check_choice
+from .._args import check_choice, is_real
 from ..continuum import ContinuumParameters
 from ..continuum.parameters import REMOVED
 from ..errors import ConfigError
@@ -167,11 +166,6 @@ def _sample(run, base_dir, overrides):
         raise ConfigError(key, exc.message) from None
 
 
-def _real(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
-
-
 def _check_run_table(run):
     """Types and ranges of every ``[run]`` key (before any sample is read)."""
     if not isinstance(run["name"], str) or not run["name"]:
@@ -179,9 +173,9 @@ def _check_run_table(run):
     check_choice("run.model", run["model"], ("lattice", "continuum"))
     check_choice("run.method", run["method"], ["auto", *available_methods()])
     rtol = run["rtol"]
-    if not _real(rtol) or not 0 < rtol <= 0.1:
+    if not is_real(rtol) or not 0 < rtol <= 0.1:
         raise ConfigError("run.rtol", f"must be a number in (0, 0.1], got {rtol!r}")
-    if not _real(run["bandwidth_kHz"]) or run["bandwidth_kHz"] <= 0:
+    if not is_real(run["bandwidth_kHz"]) or run["bandwidth_kHz"] <= 0:
         raise ConfigError("run.bandwidth_kHz", f"must be a finite number > 0 kHz, got "
                           f"{run['bandwidth_kHz']!r}")
     check_choice("run.visible_pool", run["visible_pool"], VISIBLE_POOLS)
@@ -189,11 +183,11 @@ def _check_run_table(run):
         raise ConfigError("run.sample", f"must be the path of a geometry file, got "
                           f"{run['sample']!r}")
     times = run["profile_times_s"]
-    if not isinstance(times, list) or not all(_real(t) and t >= 0 for t in times):
+    if not isinstance(times, list) or not all(is_real(t) and t >= 0 for t in times):
         raise ConfigError("run.profile_times_s", f"must be a list of times >= 0 s, got {times!r}")
     edges = run["profile_edges_nm"]
     if edges is not None and (not isinstance(edges, list) or len(edges) < 2
-                              or not all(_real(e) and e >= 0 for e in edges)
+                              or not all(is_real(e) and e >= 0 for e in edges)
                               or any(b <= a for a, b in zip(edges[:-1], edges[1:]))):
         raise ConfigError("run.profile_edges_nm", f"must be >= 2 increasing radii >= 0 nm, "
                           f"got {edges!r}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._args import is_real
 from ..errors import ConfigError
 from ..experiment.config import parse_run_document, set_dotted
 from ..tomlfile import read_toml
@@ -31,12 +32,10 @@ SCALES = ("log", "linear")
 #: Observables a curve can be compared with.
 OBSERVABLES = ("visible", "hidden")
 _FIT_KEYS = {"run", "model", "rtol", "time_window_s", "profiles", "seeds"}
-_CURVE_KEYS = {"data", "column", "variant", "stage", "observable", "scale", "scale_group",
-               "offset", "time_window_s", "topspin", *{"window_ppm", "phase_deg", "times",
-                                                       "interval_s", "loop_s", "thermal",
-                                                       "thermal_polarization_percent"}}
 _TOPSPIN_KEYS = ("window_ppm", "phase_deg", "times", "interval_s", "loop_s", "thermal",
                  "thermal_polarization_percent")
+_CURVE_KEYS = {"data", "column", "variant", "stage", "observable", "scale", "scale_group",
+               "offset", "time_window_s", "topspin", *_TOPSPIN_KEYS}
 _PARAM_KEYS = {"key", "initial", "bounds", "scale"}
 
 
@@ -120,10 +119,27 @@ class FitSpec:
 
 
 def _number(key, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value):
+    if not is_real(value):
         raise ConfigError(key, f"must be a finite number, got {value!r}")
     return float(value)
+
+
+def _check_keys(table, label, allowed):
+    """Refuse a key of ``table`` that is not in ``allowed`` (ConfigError naming it)."""
+    for extra in sorted(set(table) - allowed):
+        raise ConfigError(f"{label}.{extra}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+
+
+def _tables(items, name, allowed):
+    """``(label, table)`` of an array of tables ``[[name]]`` (non-empty, keys checked)."""
+    if not isinstance(items, list) or not items:
+        raise ConfigError(name, f"at least one [[{name}]] is required")
+    for k, item in enumerate(items):
+        label = f"{name}.{k}"
+        if not isinstance(item, dict):
+            raise ConfigError(label, "must be a table")
+        _check_keys(item, label, allowed)
+        yield label, item
 
 
 def _window(key, value, default=(0.0, math.inf)):
@@ -137,16 +153,8 @@ def _window(key, value, default=(0.0, math.inf)):
 
 
 def _parameters(items):
-    if not isinstance(items, list) or not items:
-        raise ConfigError("parameter", "at least one [[parameter]] is required")
     out, seen = [], set()
-    for k, item in enumerate(items):
-        label = f"parameter.{k}"
-        if not isinstance(item, dict):
-            raise ConfigError(label, "must be a table")
-        for extra in set(item) - _PARAM_KEYS:
-            raise ConfigError(f"{label}.{extra}",
-                              f"unknown key; allowed: {', '.join(sorted(_PARAM_KEYS))}")
+    for label, item in _tables(items, "parameter", _PARAM_KEYS):
         key = item.get("key")
         if not isinstance(key, str) or not key:
             raise ConfigError(f"{label}.key", "a dotted run-file key, e.g. microwave.tau_c_us")
@@ -177,17 +185,9 @@ def _stage_names(doc):
 
 
 def _curves(items, base_dir, specs, default_window):
-    if not isinstance(items, list) or not items:
-        raise ConfigError("curve", "at least one [[curve]] is required")
     by_name = {s.name: s for s in specs}
     out, labels, cache = [], set(), {}
-    for k, item in enumerate(items):
-        label = f"curve.{k}"
-        if not isinstance(item, dict):
-            raise ConfigError(label, "must be a table")
-        for extra in set(item) - _CURVE_KEYS:
-            raise ConfigError(f"{label}.{extra}",
-                              f"unknown key; allowed: {', '.join(sorted(_CURVE_KEYS))}")
+    for k, (label, item) in enumerate(_tables(items, "curve", _CURVE_KEYS)):
         if ("data" in item) == ("topspin" in item):
             raise ConfigError(label, "needs one of data (a CSV/TSV file) or topspin (a "
                                      "TopSpin pseudo-2D experiment directory)")
@@ -284,8 +284,7 @@ def parse_fit_document(doc, base_dir=".", text="", path="<fit>"):
     fit = doc.get("fit")
     if not isinstance(fit, dict):
         raise ConfigError("fit", "a [fit] table naming the base run file is required")
-    for extra in set(fit) - _FIT_KEYS:
-        raise ConfigError(f"fit.{extra}", f"unknown key; allowed: {', '.join(sorted(_FIT_KEYS))}")
+    _check_keys(fit, "fit", _FIT_KEYS)
     run = fit.get("run")
     if not isinstance(run, str):
         raise ConfigError("fit.run", "the path of the base run file")
@@ -306,7 +305,7 @@ def parse_fit_document(doc, base_dir=".", text="", path="<fit>"):
     elif seeds:
         raise ConfigError("fit.seeds", "applies to model = 'lattice' only")
     rtol = fit.get("rtol", 1e-8)
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol <= 1e-4:
+    if not is_real(rtol) or not 0 < rtol <= 1e-4:
         raise ConfigError("fit.rtol", f"must be in (0, 1e-4] (a smooth objective), got {rtol!r}")
     base["run"]["rtol"] = float(rtol)
     profiles = fit.get("profiles", True)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..conditions import ElectronCondition
 from ..constants import GAMMA_E, boltzmann_polarization
-from .._args import check_choice
+from .._args import check_choice, is_real
 from ..errors import ConfigError
 
 __all__ = ["TAU_C_MODELS", "RELAXATION_TAU_C", "MicrowaveSetting", "MicrowaveCalibration"]
@@ -44,12 +44,6 @@ TAU_C_MODELS = ("flipflop", "constant")
 
 #: Which correlation time Eq. 6 samples at the nuclear Larmor frequency.
 RELAXATION_TAU_C = ("electron_t1", "tau_c")
-
-
-def _is_real(v):
-    """A finite int or float (not a bool)."""
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
-        and bool(np.isfinite(v))
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ class MicrowaveSetting:
     dnp_sign: int = 1
 
     def __post_init__(self):
-        if not (_is_real(self.power_mW) and self.power_mW >= 0):
+        if not (is_real(self.power_mW) and self.power_mW >= 0):
             raise ConfigError("power_mW", f"must be a finite number >= 0 mW, got "
                               f"{self.power_mW!r}")
         if isinstance(self.dnp_sign, bool) or self.dnp_sign not in (1, -1):
@@ -90,7 +84,7 @@ def _pbar_table(rows):
         raise ConfigError("pbar_table", f"must be {shape}, got {rows!r}")
     table = []
     for row in rows:
-        if not isinstance(row, (list, tuple)) or len(row) != 2 or not all(map(_is_real, row)):
+        if not isinstance(row, (list, tuple)) or len(row) != 2 or not all(map(is_real, row)):
             raise ConfigError("pbar_table", f"must be {shape}; got the entry {row!r}")
         table.append((float(row[0]), float(row[1])))
     if table:
@@ -151,15 +145,15 @@ class MicrowaveCalibration:
         check_choice("relaxation_tau_c", self.relaxation_tau_c, RELAXATION_TAU_C)
         for key in ("b0_T", "temperature_K", "tau_c_us", "saturation_power_mW", "electron_t1_s"):
             v = getattr(self, key)
-            if not (_is_real(v) and v > 0):
+            if not (is_real(v) and v > 0):
                 raise ConfigError(key, f"must be a finite number > 0, got {v!r}")
         ref = self.tau_c_pbar_ref
-        if not (_is_real(ref) and 0 <= ref < 1):
+        if not (is_real(ref) and 0 <= ref < 1):
             raise ConfigError("tau_c_pbar_ref", f"must be a number in [0, 1), got {ref!r}")
-        if not (_is_real(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
+        if not (is_real(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
             raise ConfigError("dnp_rate_per_s", f"must be a finite number >= 0 s^-1, got "
                               f"{self.dnp_rate_per_s!r}")
-        if not (_is_real(self.dnp_target) and 0 <= self.dnp_target <= 1):
+        if not (is_real(self.dnp_target) and 0 <= self.dnp_target <= 1):
             raise ConfigError("dnp_target", f"must be a number in [0, 1], got {self.dnp_target!r}")
         object.__setattr__(self, "pbar_table", _pbar_table(self.pbar_table))
 

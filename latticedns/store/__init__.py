@@ -11,10 +11,11 @@ Examples
 """
 
 from .records import MODELS, RunRecord, SamplePositions
+from ._atomic import refuse_inputs
 from .runfile import (FORMAT, FORMAT_VERSION, append_run, check_output_path, read_metadata,
                       read_run, read_runs, write_runs)
 
 __all__ = [
     "RunRecord", "SamplePositions", "MODELS", "FORMAT", "FORMAT_VERSION",
-    "check_output_path", "write_runs", "append_run", "read_runs", "read_run", "read_metadata",
+    "check_output_path", "refuse_inputs", "write_runs", "append_run", "read_runs", "read_run", "read_metadata",
 ]

@@ -15,7 +15,7 @@ import h5py
 
 from ..errors import ConfigError
 
-__all__ = ["check_output_path", "atomic_write", "remove_stale_temporaries"]
+__all__ = ["check_output_path", "refuse_inputs", "atomic_write", "remove_stale_temporaries"]
 
 
 def check_output_path(path, force=False):
@@ -42,6 +42,18 @@ def check_output_path(path, force=False):
         raise ConfigError("output", f"directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise ConfigError("output", f"directory {parent} is not writable")
+
+
+def refuse_inputs(outputs, inputs):
+    """Refuse an output that is one of a command's existing input files or directories,
+    whatever ``--force`` says (``ConfigError("output", ...)``; links and other spellings of
+    the same path included)."""
+    for out in filter(None, outputs):
+        if not os.path.exists(out):
+            continue  # a new file cannot be an existing input
+        for path in filter(None, inputs):
+            if os.path.exists(path) and os.path.samefile(out, path):
+                raise ConfigError("output", f"{out} is an input ({path}); choose another output")
 
 
 def _fsync_path(path, directory=False):
