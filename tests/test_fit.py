@@ -30,10 +30,15 @@ def write_csv(path, t, cols, unit="percent", sigma=None, extra=""):
             fh.write(f"{t[i]:.9g}," + ",".join(f"{v:.12g}" for v in row) + "\n")
 
 
-def short_run(tmp_path, name="hypres-mw-off.toml", **detect):
-    """A bundled run file with a shorter detection (fast continuum fits)."""
+def short_run(tmp_path, name="hypres-mw-off.toml", variants=None, run=(), physics=(),
+              **detect):
+    """A bundled run file with a shorter detection (fast fits): only ``variants`` (names)
+    if given, ``run`` and ``physics`` keys changed, the detection's keys set to ``detect``."""
     doc, _ = read_toml(os.path.join(ROOT, "runs", name), "run file")
-    doc["run"]["sample"] = os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml")
+    doc["run"].update(sample=os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml"), **dict(run))
+    doc["physics"].update(dict(physics))
+    if variants is not None:
+        doc["variant"] = [v for v in doc["variant"] if v["name"] in variants]
     for st in doc["stage"]:
         if st["type"] == "detect":
             st.update(detect)
@@ -195,10 +200,7 @@ def test_microwave_on_series_global_recovery(tmp_path):
     """tau_c (the anchor at Pbar = 0.5) and the DNP rate fitted globally to two powers of
     the microwave-on series (polarization in %, sigma given): recovered within the profile
     intervals, with a sensible reduced chi^2."""
-    run = short_run(tmp_path, "hypres-mw-on.toml", n_pulses=96)
-    doc, _ = read_toml(run, "run file")
-    doc["variant"] = [v for v in doc["variant"] if v["name"] in ("30 mW", "118 mW")]
-    run.write_text(dump_toml(doc))
+    run = short_run(tmp_path, "hypres-mw-on.toml", variants=("30 mW", "118 mW"), n_pulses=96)
     t = 0.025 * np.arange(96)
     zero = tmp_path / "zero.csv"
     write_csv(zero, t, {"30 mW": 0 * t, "118 mW": 0 * t})
@@ -280,16 +282,8 @@ def test_lattice_fit_averages_common_seeds_and_states_their_noise(tmp_path):
     """A lattice fit evaluates the same samples (fit.seeds) at every point and fits their
     mean; data made by that mean at tau_c = 0.5 us are fitted back to it, and the report
     states how much the seed mean scatters against the data's sigma."""
-    doc, _ = read_toml(os.path.join(ROOT, "runs", "hypres-mw-off.toml"), "run file")
-    doc["run"].update(sample=os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml"),
-                      n_radicals=2)
-    doc["physics"]["hyperfine_cutoff_nm"] = 1.5
-    doc["variant"] = [v for v in doc["variant"] if v["name"] == "positive"]
-    for st in doc["stage"]:
-        if st["type"] == "detect":
-            st.update(n_pulses=32, interval_s=50.0)
-    run = tmp_path / "lattice.toml"
-    run.write_text(dump_toml(doc))
+    run = short_run(tmp_path, variants=("positive",), run={"n_radicals": 2},
+                    physics={"hyperfine_cutoff_nm": 1.5}, n_pulses=32, interval_s=50.0)
     t = 50.0 * np.arange(32)
     zero = tmp_path / "zero.csv"
     write_csv(zero, t, {"positive": 0 * t})

@@ -100,17 +100,9 @@ def test_a_fit_file_reads_a_topspin_series(tmp_path):
     """A [[curve]] with ``topspin = DIR``: the series in arbitrary units gets a free scale;
     amplitudes made by the simulator at known parameters are fitted back to them."""
     from latticedns.fit import Objective, fit, parse_fit_document
-    from latticedns.tomlfile import dump_toml, read_toml
+    from test_fit import short_run
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    doc, _ = read_toml(os.path.join(root, "runs", "hypres-mw-off.toml"), "run file")
-    doc["run"]["sample"] = os.path.join(root, "geometries", "dnp-juice-50mM.toml")
-    doc["variant"] = [v for v in doc["variant"] if v["name"] == "positive"]
-    for st in doc["stage"]:
-        if st["type"] == "detect":
-            st.update(n_pulses=48, interval_s=50.0)
-    run = tmp_path / "run.toml"
-    run.write_text(dump_toml(doc))
+    run = short_run(tmp_path, variants=("positive",), n_pulses=48, interval_s=50.0)
     write_dataset(tmp_path / "flat", amps=np.ones(48) * 1e7)
     fdoc = {"fit": {"run": str(run), "profiles": False},
             "parameter": [{"key": "microwave.tau_c_us", "initial": 1.0, "bounds": [0.1, 5.0],

@@ -138,16 +138,25 @@ class Objective:
 
     def projected(self, theta):
         """``(residuals, [(scale, offset, model), ...])`` with the linear nuisances solved."""
+        return self._evaluate(theta)[:2]
+
+    def seed_curves(self, theta):
+        """The per-seed model curves of the evaluation at theta, arrays (n_seeds, n_points)."""
+        return self._evaluate(theta)[2]
+
+    def _evaluate(self, theta):
         key = tuple(float(x) for x in theta)
         if key not in self._cache:
             self.n_evaluations += 1
-            models = self.model_curves(theta)
+            per_seed = self.model_curves(theta, per_seed=True)
+            models = [runs.mean(axis=0) for runs in per_seed]
             nuis = _linear_nuisances(self.spec.curves, self._weights, models)
             parts = [w * (c.curve.values[c.mask] - a * m - b)
                      for c, w, (a, b, m) in zip(self.spec.curves, self._weights, nuis)]
-            self._cache[key] = (np.concatenate(parts), nuis)
+            r = np.concatenate(parts)
+            self._cache[key] = (r, nuis, per_seed)
             if self.progress is not None:
-                self.progress(self.n_evaluations, float(self._cache[key][0] @ self._cache[key][0]))
+                self.progress(self.n_evaluations, float(r @ r))
         return self._cache[key]
 
     def __call__(self, theta):
@@ -327,11 +336,9 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
                                scale=a, offset=b))
     seed_noise = []
     if len(spec.seeds) > 1:  # the scatter of the seed mean, in units of each curve's sigma
-        per = obj.model_curves(theta, per_seed=True)
-        for c, w, (a, b, m), runs in zip(spec.curves, obj._weights, nuis, per):
-            sem = a * runs.std(axis=0, ddof=1) / math.sqrt(runs.shape[0])
-            sig = (1.0 / w) * (1.0 if obj.sigma_given else math.sqrt(s2))
-            seed_noise.append(float(np.sqrt(np.mean((sem / sig) ** 2))))
+        for cf, runs in zip(curves, obj.seed_curves(theta)):
+            sem = cf.scale * runs.std(axis=0, ddof=1) / math.sqrt(runs.shape[0])
+            seed_noise.append(float(np.sqrt(np.mean((sem / cf.sigma) ** 2))))
         worst = max(seed_noise)
         warnings.append(f"lattice sample noise: the mean of {len(spec.seeds)} seeds scatters "
                         f"by {worst:.2g} sigma (rms, worst curve); the intervals do not include "

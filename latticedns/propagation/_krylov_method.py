@@ -210,56 +210,60 @@ class KrylovMethod:
         moving = bool(np.any(p0 != 0.0))
         expected = (STAGE_SOLVES if moving else 0.0) + (SOURCE_SOLVES if pb.has_source else 0.0)
         sigma, solver, built = self.solver_for(reference_time(positive.min(), t_end), expected)
+        opts = self.options
+        lanczos = dict(rtol=opts.rtol, m_max=opts.m_max, state_from=len(times))
+        it0, solves0 = solver.n_iterations, solver.n_solves
         with single_threaded_openblas() if solver.threaded else contextlib.nullcontext():
-            it0, solves0 = solver.n_iterations, solver.n_solves
-            opts = self.options
-            lanczos = dict(rtol=opts.rtol, m_max=opts.m_max, state_from=len(times))
-            mass = None if pb.M is None else pb.mass
-            dim, conv, err, mode = 0, True, 0.0, None
-            start = p0
-            if pb.has_source:
-                # the source term is one part of p(t): judged against the initial state's size too
-                scale = (np.abs(np.asarray(Cx @ p0)).ravel(),
-                         float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
-                b_src = solver.solve(pb.f)
-            if pb.has_source and moving and solver.block_cost(2) <= LOCKSTEP_BLOCK_COST:
-                mode = "lockstep"
-                runs = si_lanczos_together(solver.solve, [
-                    LanczosRun(mass, b_src, sigma, grid, Cx, "src", part_of=scale, **lanczos),
-                    LanczosRun(mass, p0, sigma, grid, Cx, "exp", **lanczos)])
-                for run in runs:
-                    sig += run.signals
-                    p_grid += run.basis @ run.coef[:, len(times):]
-                dim = max(run.n_solves for run in runs)
-                conv = all(run.converged for run in runs)
-                err = max(run.error_estimate for run in runs)
-                start = None
-            elif pb.has_source:
-                run = si_lanczos(solver.solve, mass, b_src, sigma, grid, Cx, "src",
-                                 stationary=cons is None and moving, part_of=scale, **lanczos)
-                if run.stationary is not None:  # p(t) = p_ss + exp(tA) (p0 - p_ss)
-                    mode = "stationary"
-                    sig += np.asarray(Cx @ run.stationary).ravel()[None, :]
-                    p_grid += run.stationary[:, None]
-                    start = p0 - run.stationary
-                else:
-                    mode = "source"
-                    sig += run.signals
-                    p_grid += run.basis @ run.coef[:, len(times):]
-                dim, conv, err = run.n_solves, run.converged, run.error_estimate
-            if start is not None and np.any(start != 0.0):
-                run = si_lanczos(solver.solve, mass, start, sigma, grid, Cx, "exp", **lanczos)
-                sig += run.signals
-                p_grid += run.basis @ run.coef[:, len(times):]
-                dim = max(dim, run.n_solves)
-                conv &= run.converged
-                err = max(err, run.error_estimate)
-            n_solves = solver.n_solves - solves0
-            nmv = solver.n_iterations - it0 + (2 * n_solves if pb.M is not None else 0)
-            if not solver.exact:
-                conv &= getattr(solver, "failures", 0) == 0
+            summed, counted, p_ss, mode = self._stage_runs(solver, sigma, p0, grid, Cx, moving,
+                                                           lanczos)
+        if p_ss is not None:  # p(t) = p_ss + exp(tA) (p0 - p_ss)
+            sig += np.asarray(Cx @ p_ss).ravel()[None, :]
+            p_grid += p_ss[:, None]
+        for run in summed:
+            sig += run.signals
+            p_grid += run.basis @ run.coef[:, len(times):]
+        dim = max((run.n_solves for run in counted), default=0)
+        conv = all(run.converged for run in counted)
+        err = max((run.error_estimate for run in counted), default=0.0)
+        n_solves = solver.n_solves - solves0
+        nmv = solver.n_iterations - it0 + (2 * n_solves if pb.M is not None else 0)
+        if not solver.exact:
+            conv &= getattr(solver, "failures", 0) == 0
         return self._output(sig, p_grid, k, C, p0, grid, conv, err, int(built), n_solves, nmv, dim,
                             mode, solver.name)
+
+    def _stage_runs(self, solver, sigma, p0, grid, Cx, moving, lanczos):
+        """The Lanczos runs of one stage (module docstring, "Work per stage").
+
+        Returns ``(summed, counted, p_ss, mode)``: p(t) is ``p_ss`` (None: 0) plus the sum of
+        the ``summed`` runs; ``counted`` are every run made (for the work counters and the
+        error estimate); ``mode`` is the source mode (None without a source).
+        """
+        pb = self.problem
+        mass = None if pb.M is None else pb.mass
+
+        def exp_run(b):
+            return si_lanczos(solver.solve, mass, b, sigma, grid, Cx, "exp", **lanczos)
+
+        if not pb.has_source:
+            runs = [exp_run(p0)] if moving else []
+            return runs, runs, None, None
+        # the source term is one part of p(t): judged against the initial state's size too
+        scale = (np.abs(np.asarray(Cx @ p0)).ravel(), float(np.sqrt(max(p0 @ pb.mass(p0), 0.0))))
+        b_src = solver.solve(pb.f)
+        if moving and solver.block_cost(2) <= LOCKSTEP_BLOCK_COST:
+            runs = si_lanczos_together(solver.solve, [
+                LanczosRun(mass, b_src, sigma, grid, Cx, "src", part_of=scale, **lanczos),
+                LanczosRun(mass, p0, sigma, grid, Cx, "exp", **lanczos)])
+            return runs, runs, None, "lockstep"
+        src = si_lanczos(solver.solve, mass, b_src, sigma, grid, Cx, "src",
+                         stationary=pb.conserved is None and moving, part_of=scale, **lanczos)
+        if src.stationary is None:
+            runs = [src] + ([exp_run(p0)] if moving else [])
+            return runs, runs, None, "source"
+        start = p0 - src.stationary
+        rest = [exp_run(start)] if np.any(start != 0.0) else []
+        return rest, [src] + rest, src.stationary, "stationary"
 
     def _output(self, sig, p_grid, k, C, p0, grid, conv, err, nfac, nsol, nmv, dim, mode,
                 solver=""):
