@@ -41,8 +41,8 @@ def single_threaded_openblas():
 
     For blocks whose heavy work is threaded elsewhere (MKL PARDISO's solves) and whose own
     BLAS calls are small (Krylov vectors): OpenBLAS's idle threads spin and take the cores
-    from MKL's (measured on the README microwave-on job: solves 3.3 -> 2.6 ms, the Lanczos
-    steps 0.12 -> 0.10 s in all).  MKL itself is not limited.  Without ``threadpoolctl``
+    from MKL's (measured on the README microwave-on job, KMP_BLOCKTIME=1 in both: 259
+    solves 0.83-0.85 -> 0.63-0.68 s, the Lanczos bookkeeping 0.11-0.12 -> 0.10-0.12 s).  MKL itself is not limited.  Without ``threadpoolctl``
     (optional extra ``latticedns[fast]``) nothing is changed.
     """
     global _CONTROLLER
