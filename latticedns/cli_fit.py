@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 from .errors import ConfigError
 
@@ -23,20 +22,30 @@ def add_fit_parser(sub):
                      help="also start from N seeded random points inside the bounds")
     fit.add_argument("--no-profiles", action="store_true",
                      help="95 %% intervals from the covariance only (faster)")
+    fit.add_argument("--workers", type=int, metavar="N",
+                     help="processes simulating the seeds of a lattice fit (default: one "
+                          "per seed, at most one per core; any N gives the same result)")
     fit.add_argument("--write-run", metavar="RUNFILE",
                      help="also write the base run file with the best-fit values")
     fit.set_defaults(func=_cmd_fit)
 
 
+def _duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
 class _Progress:
+    """One self-overwriting status line on a terminal (nothing when stderr is redirected)."""
+
     def __init__(self, stream=sys.stderr):
-        self.stream, self.tick = stream, time.perf_counter()
+        self.stream = stream
         self.enabled = stream.isatty()
 
-    def __call__(self, n, chi2):
+    def __call__(self, state):
         if self.enabled:
-            self.stream.write(f"\r{n} evaluations, chi^2 {chi2:.6g}, "
-                              f"{time.perf_counter() - self.tick:6.1f} s   ")
+            left = "" if state.left_s is None else f", ~{_duration(state.left_s)} left"
+            self.stream.write(f"\r{state.phase}: {state.n_evaluations} evaluations, chi^2 "
+                              f"{state.chi2:.6g}, {_duration(state.elapsed_s)}{left}\x1b[K")
             self.stream.flush()
 
     def close(self):
@@ -47,10 +56,13 @@ class _Progress:
 def _cmd_fit(args):
     from .fit import fit, load_fit_file
     from .fit.output import best_run_document, report, write_fit
+    from .fit.workers import WorkerDied
     from .store import check_output_path, refuse_inputs
 
     if args.restarts < 0:
         raise ConfigError("--restarts", f"must be >= 0, got {args.restarts}")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers", f"must be >= 1, got {args.workers}")
     output = args.output or os.path.splitext(os.path.basename(args.fitfile))[0] + ".h5"
     check_output_path(output, args.force)
     if args.write_run:
@@ -59,8 +71,13 @@ def _cmd_fit(args):
     refuse_inputs([output, args.write_run],
                   [spec.path, spec.run_path, *(c.curve.source for c in spec.curves)])
     progress = _Progress()
-    result = fit(spec, restarts=args.restarts, profiles=False if args.no_profiles else None,
-                 progress=progress)
+    try:
+        result = fit(spec, restarts=args.restarts, profiles=False if args.no_profiles else None,
+                     progress=progress, workers=args.workers)
+    except WorkerDied as exc:  # not the input's fault: exit 1, nothing written
+        progress.close()
+        print(f"latticedns: error: {exc}", file=sys.stderr)
+        return 1
     progress.close()
     write_fit(output, result, spec, force=args.force)
     if args.write_run:

@@ -12,7 +12,14 @@ True
 import contextlib
 import os
 
-__all__ = ["memory_budget_bytes", "threads", "single_threaded_openblas"]
+__all__ = ["THREAD_VARIABLES", "memory_budget_bytes", "threads", "single_threaded_openblas",
+           "single_threaded_children"]
+
+#: Thread-count variables set to "1" in worker processes (unless already set by the user):
+#: one BLAS thread per worker, whatever the number of workers, so results do not depend on
+#: it and two workers do not oversubscribe the cores.  A dask nanny sets the same three
+#: variables to 1 in the workers it starts (``distributed.nanny.pre-spawn-environ``).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def memory_budget_bytes() -> int:
@@ -58,3 +65,20 @@ def single_threaded_openblas():
 
 
 _CONTROLLER = None
+
+
+@contextlib.contextmanager
+def single_threaded_children():
+    """A context in which processes started (spawned) inherit :data:`THREAD_VARIABLES` = 1
+    (each left as the user set it, if set); the environment is restored on exit."""
+    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    for k in THREAD_VARIABLES:
+        os.environ.setdefault(k, "1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

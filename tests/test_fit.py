@@ -239,9 +239,19 @@ def test_unidentifiable_parameter_is_flagged(off_truth):
     doc["parameter"][1].update(initial=1e5, bounds=[1e4, 1e6])
     for c in doc["curve"]:
         del c["scale_group"]
-    res = fit(parse_fit_document(doc, str(tmp)))
+    states = []
+    res = fit(parse_fit_document(doc, str(tmp)), progress=states.append)
     assert any("physics.t1_bulk_s" in w and ("not identifiable" in w or "bound" in w)
                for w in res.warnings), res.warnings
+    # progress: every evaluation reported once, through the phases in order, with a time
+    # left once the optimization has finished
+    assert [s.n_evaluations for s in states] == list(range(1, res.n_evaluations + 1))
+    phases = list(dict.fromkeys(s.phase for s in states))
+    assert phases[0] == "start 1 of 1" and phases[-2:] == [
+        "profile 1 of 2: microwave.tau_c_us", "profile 2 of 2: physics.t1_bulk_s"]
+    assert all(s.left_s is None for s in states if s.phase.startswith("start"))
+    assert all(s.left_s >= 0 for s in states if s.phase.startswith("profile"))
+    assert all(a.elapsed_s <= b.elapsed_s for a, b in zip(states, states[1:]))
 
 
 def test_cli_fit_writes_report_result_and_best_run(off_truth, tmp_path, capsys):
@@ -292,8 +302,8 @@ def test_lattice_fit_averages_common_seeds_and_states_their_noise(tmp_path):
                            "scale": "log"}],
             "curve": [{"data": str(zero), "column": "positive", "variant": "positive"}]}
     spec = parse_fit_document(fdoc, str(tmp_path))
-    obj = Objective(spec)
-    per_seed = obj.model_curves([np.log10(0.5)], per_seed=True)[0]
+    with Objective(spec) as obj:
+        per_seed = obj.model_curves([np.log10(0.5)], per_seed=True)[0]
     assert per_seed.shape == (2, 32) and not np.array_equal(per_seed[0], per_seed[1])
     rng = np.random.default_rng(8)
     data = tmp_path / "d.csv"
@@ -308,3 +318,35 @@ def test_lattice_fit_averages_common_seeds_and_states_their_noise(tmp_path):
     bad = dict(fdoc, fit=dict(fdoc["fit"], seeds=[1, 1]))
     with pytest.raises(ConfigError, match="fit.seeds"):
         parse_fit_document(bad, str(tmp_path))
+
+
+def test_lattice_fit_seeds_run_in_worker_processes_with_the_same_bits(tmp_path):
+    """The seeds of a lattice fit are simulated by worker processes that keep their models
+    between evaluations: 1 and 2 workers give the same bits, equal to this process's own
+    simulation within the propagation tolerance, and a killed worker stops the fit with a message naming it."""
+    from latticedns.fit.simulate import curves_at
+    from latticedns.fit.workers import WorkerDied
+
+    run = short_run(tmp_path, variants=("positive",), run={"n_radicals": 2},
+                    physics={"hyperfine_cutoff_nm": 1.5}, n_pulses=16, interval_s=50.0)
+    zero = tmp_path / "zero.csv"
+    write_csv(zero, 50.0 * np.arange(16), {"positive": np.zeros(16)})
+    fdoc = {"fit": {"run": str(run), "model": "lattice", "seeds": [1, 2, 3], "profiles": False},
+            "parameter": [{"key": "microwave.tau_c_us", "initial": 0.8, "bounds": [0.1, 5.0],
+                           "scale": "log"}],
+            "curve": [{"data": str(zero), "column": "positive", "variant": "positive"}]}
+    spec = parse_fit_document(fdoc, str(tmp_path))
+    theta = [[np.log10(0.5)], [np.log10(0.7)]]
+    with Objective(spec, workers=1) as one, Objective(spec, workers=2) as two:
+        assert (one.n_workers, two.n_workers) == (1, 2)
+        for x in theta:  # the second point reuses the workers' models
+            a = one.model_curves(x, per_seed=True)[0]
+            b = two.model_curves(x, per_seed=True)[0]
+            assert a.shape == (3, 16) and np.array_equal(a, b)
+        # this process may use more BLAS/PARDISO threads, which round differently (3e-9
+        # measured; identical bits with one thread), well within the propagation rtol
+        here = np.array([curves_at(spec, [0.7], s, {})[0] for s in (1, 2, 3)])
+        np.testing.assert_allclose(a, here, rtol=1e-7, atol=1e-12)
+        two._workers._procs[1].kill()  # the worker of seed 2
+        with pytest.raises(WorkerDied, match="seeds 2 ended"):
+            two.model_curves(theta[0])

@@ -14,35 +14,14 @@ import os
 import warnings
 
 from ..errors import ConfigError
+from ..resources import THREAD_VARIABLES, single_threaded_children
 from .worker import TaskOutcome, execute_task
 
 __all__ = ["THREAD_VARIABLES", "DISTRIBUTED_MISSING", "LocalExecutor", "DaskExecutor",
            "make_executor"]
 
-#: Thread-count variables set to "1" in worker processes (unless already set by the user):
-#: one BLAS thread per worker, whatever the number of workers, so results do not depend on
-#: it and two workers do not oversubscribe the cores.  A dask nanny sets the same three
-#: variables to 1 in the workers it starts (``distributed.nanny.pre-spawn-environ``).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
 #: Message of the ConfigError raised when a scheduler is given but dask is not installed.
 DISTRIBUTED_MISSING = "needs dask.distributed: pip install 'latticedns[distributed]'"
-
-
-@contextlib.contextmanager
-def _single_threaded_children():
-    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-    for k in THREAD_VARIABLES:
-        os.environ.setdefault(k, "1")
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
 
 #: Broken pools a run may be unfinished in before it is reported failed (`LocalExecutor`).
 MAX_BREAKS = 2
@@ -75,7 +54,7 @@ class LocalExecutor:
         while pending:
             self._pool = cf.ProcessPoolExecutor(max_workers=min(self.workers, len(pending)),
                                                 mp_context=multiprocessing.get_context("spawn"))
-            with _single_threaded_children():  # workers are spawned on submit
+            with single_threaded_children():  # workers are spawned on submit
                 futures = {self._pool.submit(execute_task, t): t for t in pending}
             broken = False
             for fut in cf.as_completed(futures):

@@ -28,17 +28,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares, lsq_linear
 
-from ..experiment import execute_runs
+from ..resources import threads
+from .simulate import curves_at
 from .spec import FitSpec, weights
 
-__all__ = ["FitResult", "ParameterEstimate", "CurveFit", "fit", "Objective", "CHI2_95"]
+__all__ = ["FitResult", "FitProgress", "ParameterEstimate", "CurveFit", "fit", "Objective",
+           "CHI2_95"]
 
 #: Delta chi^2 of a 95 % profile-likelihood interval (one parameter).
 CHI2_95 = 3.841458820694124
 #: Forward-difference step in internal coordinates.
 FD_STEP = 1e-4
-#: A cached model drops its operators beyond this many conditions (fits visit many).
-MAX_CACHED_CONDITIONS = 32
 
 
 @dataclass
@@ -91,16 +91,100 @@ class FitResult:
     status: int = 0
     message: str = ""
     seed_noise: list = field(default_factory=list)  # lattice: rms seed-mean scatter / sigma
+    workers: int = 0  # processes that simulated the seeds (0: the fit's own)
 
     @property
     def reduced_chi2(self):
         return self.chi2 / self.dof if self.dof > 0 else math.nan
 
 
-class Objective:
-    """The residual vector of a fit spec, cached per point (counts its evaluations)."""
+@dataclass(frozen=True)
+class FitProgress:
+    """What a fit reports after every new evaluation (``fit(..., progress=callable)``).
 
-    def __init__(self, spec: FitSpec, progress=None):
+    Attributes
+    ----------
+    n_evaluations : int
+        Simulations of the base run file so far (each simulates every seed).
+    chi2 : float
+        Of the latest evaluation.
+    phase : str
+        ``"start 1 of 3"`` (the optimizations), ``"profile 2 of 3: KEY"`` (the intervals)
+        or ``"uncertainties"``.
+    elapsed_s : float
+    left_s : float or None
+        Estimated seconds left, from the evaluations the finished phases took (None
+        before one optimization has finished).
+    """
+
+    n_evaluations: int
+    chi2: float
+    phase: str
+    elapsed_s: float
+    left_s: float | None
+
+
+class _Tracker:
+    """Turns the objective's evaluation count into :class:`FitProgress` reports: the work
+    left is estimated from the evaluations the finished starts and profiles took."""
+
+    def __init__(self, callback, n_starts, n_profiles):
+        self.callback, self.n_starts, self.n_profiles = callback, n_starts, n_profiles
+        self.tick = time.perf_counter()
+        self.done = {"start": [], "profile": []}
+        self.kind, self.index, self.began, self.n = None, 0, 0, 0
+        self.phase = f"start 1 of {n_starts}"
+
+    def enter(self, kind, index=0, label=""):
+        """A new phase begins (the previous one has finished)."""
+        if self.kind in self.done:
+            self.done[self.kind].append(self.n - self.began)
+        self.kind, self.index, self.began = kind, index, self.n
+        total = self.n_starts if kind == "start" else self.n_profiles
+        self.phase = (f"{kind} {index + 1} of {total}" + (f": {label}" if label else "")
+                      if kind in self.done else kind)
+
+    def _left(self, elapsed):
+        if not self.done["start"] or self.n == 0:
+            return None
+        per_eval = elapsed / self.n
+        mean = {k: (sum(v) / len(v) if v else None) for k, v in self.done.items()}
+        evals = 0.0
+        if self.kind == "start":
+            evals += mean["start"] * (self.n_starts - self.index) - (self.n - self.began)
+        # before a profile has finished, one is taken as two optimizations (the bundled
+        # example: 18 evaluations to the optimum, 83 for its two profiles)
+        per_profile = mean["profile"] if mean["profile"] is not None else 2 * mean["start"]
+        if self.kind != "profile":
+            evals += per_profile * self.n_profiles
+        else:
+            evals += per_profile * (self.n_profiles - self.index) - (self.n - self.began)
+        return max(evals, 0.0) * per_eval
+
+    def __call__(self, n, chi2):
+        self.n = n
+        elapsed = time.perf_counter() - self.tick
+        if self.callback is not None:
+            self.callback(FitProgress(n, chi2, self.phase, elapsed, self._left(elapsed)))
+
+
+class Objective:
+    """The residual vector of a fit spec, cached per point (counts its evaluations).
+
+    Parameters
+    ----------
+    spec : FitSpec
+    progress : callable, optional
+        ``progress(n_evaluations, chi2)`` after every new evaluation.
+    workers : int, optional
+        Processes simulating the seeds of a lattice fit with more than one seed
+        (`latticedns.fit.workers`; default: one per seed, at most one per core).  Any
+        number gives the same bits.  Other fits simulate in this process.
+
+    Call :meth:`close` (or use it as a context manager) to stop the workers.
+    """
+
+    def __init__(self, spec: FitSpec, progress=None, workers=None):
         self.spec = spec
         self.progress = progress
         self.n_evaluations = 0
@@ -108,6 +192,28 @@ class Objective:
         self._weights = [weights(c) for c in spec.curves]
         self.sigma_given = all(c.curve.sigma is not None for c in spec.curves)
         self._models = {}  # samples and physics built once (execute_runs' model cache)
+        self._workers = None
+        if len(spec.seeds) > 1:
+            from .workers import SeedWorkers
+
+            self._workers = SeedWorkers(spec, threads() if workers is None else workers)
+
+    @property
+    def n_workers(self):
+        """Processes simulating the seeds (0: this process)."""
+        return 0 if self._workers is None else self._workers.n_workers
+
+    def close(self, cancel=False):
+        """Stop the seed workers (``cancel``: at once)."""
+        if self._workers is not None:
+            self._workers.close(cancel)
+            self._workers = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        self.close(cancel=kind is not None)
 
     def values(self, theta):
         return [p.from_internal(x) for p, x in zip(self.spec.parameters, theta)]
@@ -119,20 +225,11 @@ class Objective:
         objective is smooth in theta); ``per_seed=True`` returns arrays of shape
         (n_seeds, n_points) instead of their means."""
         values = self.values(theta)
-        per = []
-        for seed in self.spec.seeds or (None,):
-            results = {rec.name: rec.result for _, rec in
-                       execute_runs(self.spec.specs(values, seed), models=self._models)}
-            curves = []
-            for c in self.spec.curves:
-                r = results[c.variant]
-                sel = r.stage == c.stage_index
-                t = r.t_s[sel] - c.stage_start_s
-                curves.append(np.interp(c.curve.t_s[c.mask], t, getattr(r, c.observable)[sel]))
-            per.append(curves)
-        for model, _ in self._models.values():  # bounded memory over a long fit
-            if model.n_cached_conditions > MAX_CACHED_CONDITIONS:
-                model.forget_conditions()
+        if self._workers is not None:
+            per = self._workers.curves(values)
+        else:
+            per = [curves_at(self.spec, values, seed, self._models)
+                   for seed in self.spec.seeds or (None,)]
         stacked = [np.array([p[k] for p in per]) for k in range(len(self.spec.curves))]
         return stacked if per_seed else [s.mean(axis=0) for s in stacked]
 
@@ -249,7 +346,8 @@ def _profile(obj, theta, i, lower, upper, chi2_min, s2, sd):
     return points, ends
 
 
-def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> FitResult:
+def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None,
+        workers=None) -> FitResult:
     """Fit the spec's parameters to its curves (module docstring).
 
     Parameters
@@ -262,10 +360,25 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
         Profile-likelihood intervals (default ``spec.profiles``); otherwise intervals from
         the covariance.
     progress : callable, optional
-        ``progress(n_evaluations, chi2)`` after every new evaluation.
+        ``progress(FitProgress)`` after every new evaluation.
+    workers : int, optional
+        Processes for the seeds of a lattice fit (:class:`Objective`).
+
+    Returns
+    -------
+    FitResult
     """
     tick = time.perf_counter()
-    obj = Objective(spec, progress)
+    use_profiles = spec.profiles if profiles is None else profiles
+    tracker = _Tracker(progress, 1 + int(restarts), len(spec.parameters) * bool(use_profiles))
+    with Objective(spec, tracker, workers) as obj:
+        result = _fit(obj, tracker, restarts, seed, use_profiles)
+    result.wall_s = time.perf_counter() - tick
+    return result
+
+
+def _fit(obj, tracker, restarts, seed, use_profiles):
+    spec = obj.spec
     params = spec.parameters
     lower = np.array([p.to_internal(p.lower) for p in params])
     upper = np.array([p.to_internal(p.upper) for p in params])
@@ -273,7 +386,8 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
     rng = np.random.default_rng(seed)
     starts += [rng.uniform(lower, upper) for _ in range(int(restarts))]
     best = None
-    for x0 in starts:
+    for k, x0 in enumerate(starts):
+        tracker.enter("start", k)
         x, r = _optimize(obj, x0, lower, upper)
         if best is None or r @ r < best[1] @ best[1]:
             best = (x, r)
@@ -283,6 +397,7 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
     dof = n - k - len({c.scale_group for c in spec.curves if c.scale}) \
         - sum(int(c.offset) for c in spec.curves)
     s2 = 1.0 if obj.sigma_given else (chi2 / dof if dof > 0 else math.nan)
+    tracker.enter("uncertainties")
     J = obj.jacobian(theta, lower, upper)
     warnings = []
     U, sv, Vt = np.linalg.svd(J, full_matrices=False)
@@ -300,7 +415,6 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
             if abs(corr[i, j]) > 0.95:
                 warnings.append(f"{params[i].key} and {params[j].key} trade off (correlation "
                                 f"{corr[i, j]:+.3f}): the data determine them only together")
-    use_profiles = spec.profiles if profiles is None else profiles
     estimates, profile_points = [], {}
     for i, p in enumerate(params):
         value = p.from_internal(theta[i])
@@ -309,6 +423,7 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
         lo_i, hi_i = theta[i] - 1.96 * sd[i], theta[i] + 1.96 * sd[i]
         method = "covariance"
         if use_profiles:
+            tracker.enter("profile", i, p.key)
             points, (lo_e, hi_e) = _profile(obj, theta, i, lower, upper, chi2, s2, sd[i])
             profile_points[p.key] = [(p.from_internal(x), d) for x, d in points]
             method = "profile"
@@ -351,4 +466,4 @@ def fit(spec: FitSpec, *, restarts=0, seed=0, profiles=None, progress=None) -> F
     return FitResult(parameters=estimates, correlation=corr, chi2=chi2, dof=dof,
                      sigma_given=obj.sigma_given, curves=curves, profiles=profile_points,
                      warnings=warnings, n_evaluations=obj.n_evaluations,
-                     wall_s=time.perf_counter() - tick, seed_noise=seed_noise)
+                     seed_noise=seed_noise, workers=obj.n_workers)

@@ -5,7 +5,8 @@
 ``/`` attributes
     ``latticedns_version``, ``fit_file`` (its text), ``fit_path``, ``run_file`` (the base run
     file's path), ``chi2``, ``dof``, ``reduced_chi2``, ``sigma_given``, ``n_evaluations``,
-    ``wall_s``, ``warnings`` (JSON list), ``data_files`` (JSON: path -> SHA-256), ``seeds``
+    ``wall_s``, ``workers`` (processes that simulated the seeds; 0: the fit's own),
+    ``warnings`` (JSON list), ``data_files`` (JSON: path -> SHA-256), ``seeds``
     and ``seed_noise`` (lattice fits: the samples, and the rms scatter of their mean per
     curve in units of sigma; JSON lists).
 ``/parameters`` attributes per parameter key, JSON: value, stderr, lower95, upper95,
@@ -56,7 +57,10 @@ def report(result, spec) -> str:
         fit_line = (f"no sigmas given: noise estimated from the residuals, {noise:.3g} "
                     f"(polarization fraction; raw units for arbitrary-unit curves), "
                     f"chi^2 / dof = 1 by construction, dof = {result.dof}")
-    lines.append(f"{fit_line}; {result.n_evaluations} evaluations in {result.wall_s:.1f} s")
+    where = (f" ({len(spec.seeds)} seeds on {result.workers} worker processes)"
+             if result.workers else "")
+    lines.append(f"{fit_line}; {result.n_evaluations} evaluations in {result.wall_s:.1f} s"
+                 + where)
     lines += [f"warning: {w}" for w in result.warnings]
     return "\n".join(lines)
 
@@ -72,7 +76,8 @@ def write_fit(path, result, spec, force=False):
         f.attrs["fit_file"] = spec.text
         f.attrs["fit_path"] = os.fspath(spec.path)
         f.attrs["run_file"] = os.fspath(spec.run_path)
-        for key in ("chi2", "dof", "reduced_chi2", "sigma_given", "n_evaluations", "wall_s"):
+        for key in ("chi2", "dof", "reduced_chi2", "sigma_given", "n_evaluations", "wall_s",
+                    "workers"):
             f.attrs[key] = getattr(result, key)
         f.attrs["warnings"] = json.dumps(result.warnings)
         f.attrs["seed_noise"] = json.dumps(result.seed_noise)
