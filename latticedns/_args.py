@@ -8,7 +8,8 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["check_positive", "check_polarization", "check_finite", "check_choice", "is_real"]
+__all__ = ["check_positive", "check_polarization", "check_finite", "check_choice", "is_real",
+           "check_number"]
 
 
 def is_real(value):
@@ -16,6 +17,20 @@ def is_real(value):
     that takes a number may hold (a string, NaN or inf is refused by its caller)."""
     return isinstance(value, (int, float, np.integer, np.floating)) \
         and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def check_number(name, value, lo, hi, unit=""):
+    """Return ``float(value)`` if it is a real number in ``[lo, hi]``, else raise
+    ``ConfigError`` naming the range (for keys whose values outside it overflow or
+    underflow the arithmetic, not a judgement of plausibility).
+
+    >>> check_number("tau_c_us", 0.5, 1e-6, 1e9, "us")
+    0.5
+    """
+    if not (is_real(value) and lo <= value <= hi):
+        raise ConfigError(name, f"must be a number in [{lo:g}, {hi:g}]{' ' + unit if unit else ''}"
+                                f", got {value!r}")
+    return float(value)
 
 
 def check_choice(name, value, choices):

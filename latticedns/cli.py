@@ -64,8 +64,8 @@ def _cmd_bench(args):
         raise ConfigError("--protons", f"must be >= 500, got {args.protons}")
     if not 0 < args.cutoff_nm <= 3:
         raise ConfigError("--cutoff-nm", f"must be in (0, 3] nm, got {args.cutoff_nm}")
-    if not 0 < args.rtol <= 0.1:
-        raise ConfigError("--rtol", f"must be in (0, 0.1], got {args.rtol}")
+    if not 1e-12 <= args.rtol <= 0.1:
+        raise ConfigError("--rtol", f"must be in [1e-12, 0.1], got {args.rtol}")
     for key, value, allowed in (("--method", args.method, ("auto", "krylov", "dense")),
                                 ("--solver", args.solver, SOLVERS)):
         if value not in allowed:

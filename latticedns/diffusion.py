@@ -37,7 +37,7 @@ from .couplings import (
 )
 from .errors import ConfigError
 from .lineshape import check_lineshape, flipflop_rate_lineshape
-from .rates import LIMITS, flipflop_rate, paramagnetic_relaxation_rate
+from .rates import LIMITS, MAX_SPLITTING_FACTOR, flipflop_rate, paramagnetic_relaxation_rate
 
 __all__ = [
     "DiffusionConditions",
@@ -112,6 +112,9 @@ class DiffusionConditions:
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
                 raise ConfigError(key, f"must be a finite number > 0, got {value!r}")
+        if self.splitting_factor > MAX_SPLITTING_FACTOR:
+            raise ConfigError("splitting_factor", f"must be in (0, {MAX_SPLITTING_FACTOR:g}], got "
+                                                  f"{self.splitting_factor!r}")
         r = self.relaxation_tau_c_us
         if r is not None and not (np.isfinite(r) and r > 0):
             raise ConfigError("relaxation_tau_c_us", f"must be a finite number > 0, got {r!r}")

@@ -20,6 +20,7 @@ from ._args import check_finite, check_polarization, check_positive
 
 __all__ = [
     "LIMITS",
+    "MAX_SPLITTING_FACTOR",
     "drive_spectrum",
     "lorentzian",
     "flipflop_rate",
@@ -30,6 +31,11 @@ __all__ = [
     "zero_quantum_rate_from_neighbours",
     "total_gamma2",
 ]
+
+
+#: Largest ``splitting_factor`` accepted (the paper's conventions are 0.5 and 1; far beyond,
+#: ``splitting_factor * A_z`` overflows).
+MAX_SPLITTING_FACTOR = 1e3
 
 
 def _one_minus_p2(pbar):

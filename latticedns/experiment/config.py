@@ -109,8 +109,11 @@ def _stages(items):
         item = dict(item)
         kind = item.pop("type", None)
         name = item.pop("name", f"{k}")
+        if not isinstance(name, str) or not name or "." in name:
+            raise ConfigError(f"stage.{k}.name", f"must be a non-empty string without '.', "
+                              f"got {name!r}")
         label = f"stage.{name}"
-        if kind not in STAGE_TYPES:
+        if not isinstance(kind, str) or kind not in STAGE_TYPES:
             raise ConfigError(f"{label}.type", f"unknown stage type {kind!r}; allowed: "
                               f"{', '.join(STAGE_TYPES)}")
         if name in names:
@@ -173,8 +176,8 @@ def _check_run_table(run):
     check_choice("run.model", run["model"], ("lattice", "continuum"))
     check_choice("run.method", run["method"], ["auto", *available_methods()])
     rtol = run["rtol"]
-    if not is_real(rtol) or not 0 < rtol <= 0.1:
-        raise ConfigError("run.rtol", f"must be a number in (0, 0.1], got {rtol!r}")
+    if not is_real(rtol) or not 1e-12 <= rtol <= 0.1:  # below 1e-12, rounding dominates
+        raise ConfigError("run.rtol", f"must be a number in [1e-12, 0.1], got {rtol!r}")
     if not is_real(run["bandwidth_kHz"]) or run["bandwidth_kHz"] <= 0:
         raise ConfigError("run.bandwidth_kHz", f"must be a finite number > 0 kHz, got "
                           f"{run['bandwidth_kHz']!r}")
@@ -271,7 +274,9 @@ def parse_run_document(doc, base_dir="."):
     base_name = _table(doc, "run").get("name", RUN_KEYS["name"])
     for k, variant in enumerate(variants):
         variant = dict(variant)
-        name = str(variant.pop("name", base_name if len(variants) == 1 else f"{base_name}-{k}"))
+        name = variant.pop("name", base_name if len(variants) == 1 else f"{base_name}-{k}")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"variant.{k}.name", f"must be a non-empty string, got {name!r}")
         if name in seen:
             raise ConfigError("variant.name", f"duplicate run name {name!r}")
         seen.add(name)

@@ -26,7 +26,7 @@ import numpy as np
 from ..constants import GAMMA_H, boltzmann_polarization, larmor_angular
 from ..errors import ConfigError
 from ..lineshape import check_lineshape, flipflop_rate_lineshape
-from ..rates import paramagnetic_relaxation_rate
+from ..rates import MAX_SPLITTING_FACTOR, paramagnetic_relaxation_rate
 from ..resources import threads
 from ..system import LinearSystem
 from .couplings import coupling_geometry, neighbour_zero_quantum_sums
@@ -88,6 +88,9 @@ class LatticeParameters:
                 raise ConfigError(f.name, f"must be a number > 0, got {v!r}")
             if f.name != "t1_bulk_s" and not np.isfinite(v):
                 raise ConfigError(f.name, f"must be finite, got {v!r}")
+        if self.splitting_factor > MAX_SPLITTING_FACTOR:
+            raise ConfigError("splitting_factor", f"must be in (0, {MAX_SPLITTING_FACTOR:g}], got "
+                                                  f"{self.splitting_factor!r}")
 
     @property
     def proton_thermal(self):

@@ -117,7 +117,7 @@ class SampleSpec:
     def __post_init__(self) -> None:
         s = object.__setattr__
         s(self, "radical_mM", _num("sample.radical_mM", self.radical_mM, 0, 1000, lo_open=True))
-        if self.arrangement not in ARRANGEMENTS:
+        if not isinstance(self.arrangement, str) or self.arrangement not in ARRANGEMENTS:
             raise ConfigError("sample.arrangement",
                               f"must be one of {', '.join(map(repr, ARRANGEMENTS))}, "
                               f"got {self.arrangement!r}")

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..conditions import ElectronCondition
 from ..constants import GAMMA_E, boltzmann_polarization
-from .._args import check_choice, is_real
+from .._args import check_choice, check_number, is_real
 from ..errors import ConfigError
 
 __all__ = ["TAU_C_MODELS", "RELAXATION_TAU_C", "MicrowaveSetting", "MicrowaveCalibration"]
@@ -44,6 +44,8 @@ TAU_C_MODELS = ("flipflop", "constant")
 
 #: Which correlation time Eq. 6 samples at the nuclear Larmor frequency.
 RELAXATION_TAU_C = ("electron_t1", "tau_c")
+#: Correlation times accepted, in us (1 ps to 1000 s; the rates overflow or vanish beyond).
+TAU_RANGE_US = (1e-6, 1e9)
 
 
 @dataclass(frozen=True)
@@ -143,10 +145,14 @@ class MicrowaveCalibration:
     def __post_init__(self):
         check_choice("tau_c_model", self.tau_c_model, TAU_C_MODELS)
         check_choice("relaxation_tau_c", self.relaxation_tau_c, RELAXATION_TAU_C)
-        for key in ("b0_T", "temperature_K", "tau_c_us", "saturation_power_mW", "electron_t1_s"):
+        for key in ("b0_T", "temperature_K", "saturation_power_mW"):
             v = getattr(self, key)
             if not (is_real(v) and v > 0):
                 raise ConfigError(key, f"must be a finite number > 0, got {v!r}")
+        # correlation times of 1 ps to 1000 s: outside, the rates overflow or vanish
+        check_number("tau_c_us", self.tau_c_us, *TAU_RANGE_US, "us")
+        check_number("electron_t1_s", self.electron_t1_s, TAU_RANGE_US[0] * 1e-6,
+                     TAU_RANGE_US[1] * 1e-6, "s")
         ref = self.tau_c_pbar_ref
         if not (is_real(ref) and 0 <= ref < 1):
             raise ConfigError("tau_c_pbar_ref", f"must be a number in [0, 1), got {ref!r}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._args import is_real
 from ..errors import ConfigError
 from .microwave import OFF, MicrowaveSetting
 
@@ -28,6 +29,22 @@ __all__ = ["Saturate", "Microwave", "Delay", "SelectiveSaturate", "Detect", "STA
 def _require(key, ok, message):
     if not ok:
         raise ConfigError(key, message)
+
+
+#: Stage durations and pulse intervals accepted, in s (1 ns to ~30 years: shorter steps
+#: vanish against the experiment's clock, longer ones only waste the arithmetic).
+DURATION_RANGE_S = (1e-9, 1e9)
+
+
+def _duration(key, value):
+    _require(key, is_real(value) and DURATION_RANGE_S[0] <= value <= DURATION_RANGE_S[1],
+             f"must be a number in [{DURATION_RANGE_S[0]:g}, {DURATION_RANGE_S[1]:g}] s, "
+             f"got {value!r}")
+
+
+def _count(key, value, lo):
+    _require(key, isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+             and value >= lo, f"must be an integer >= {lo}, got {value!r}")
 
 
 def _positive(key, value, allow_zero=False):
@@ -59,8 +76,7 @@ class Saturate:
 
     def __post_init__(self):
         _residual(self.residual)
-        _require("n_pulses", isinstance(self.n_pulses, int) and self.n_pulses >= 1,
-                 f"must be an integer >= 1, got {self.n_pulses!r}")
+        _count("n_pulses", self.n_pulses, 1)
 
 
 @dataclass(frozen=True)
@@ -85,9 +101,8 @@ class Microwave:
     n_outputs: int = 0
 
     def __post_init__(self):
-        _positive("duration_s", self.duration_s)
-        _require("n_outputs", isinstance(self.n_outputs, int) and self.n_outputs >= 0,
-                 f"must be an integer >= 0, got {self.n_outputs!r}")
+        _duration("duration_s", self.duration_s)
+        _count("n_outputs", self.n_outputs, 0)
         MicrowaveSetting(self.power_mW, self.dnp_sign)
 
     @property
@@ -112,9 +127,8 @@ class Delay:
     n_outputs: int = 0
 
     def __post_init__(self):
-        _positive("duration_s", self.duration_s)
-        _require("n_outputs", isinstance(self.n_outputs, int) and self.n_outputs >= 0,
-                 f"must be an integer >= 0, got {self.n_outputs!r}")
+        _duration("duration_s", self.duration_s)
+        _count("n_outputs", self.n_outputs, 0)
 
     @property
     def microwave(self):
@@ -176,9 +190,8 @@ class Detect:
     bandwidth_kHz: float = 200.0
 
     def __post_init__(self):
-        _require("n_pulses", isinstance(self.n_pulses, int) and self.n_pulses >= 1,
-                 f"must be an integer >= 1, got {self.n_pulses!r}")
-        _positive("interval_s", self.interval_s)
+        _count("n_pulses", self.n_pulses, 1)
+        _duration("interval_s", self.interval_s)
         _positive("flip_angle_deg", self.flip_angle_deg)
         _require("flip_angle_deg", self.flip_angle_deg <= 180,
                  f"must lie in (0, 180] degrees, got {self.flip_angle_deg!r}")
