@@ -279,6 +279,8 @@ CAMPAIGN_CASES = [
     ("unknown campaign key", CAMPAIGN.replace("[campaign]", "[campaign]\ncolour = 1"),
      "campaign.colour"),
     ("set unknown key", CAMPAIGN + '[set]\n"run.colour" = 1\n', "run.colour"),
+    ("set a continuum key on a lattice base", CAMPAIGN + '[set]\n"physics.mesh_refinement" = 2\n',
+     "physics.mesh_refinement"),
 ]
 
 
@@ -319,6 +321,13 @@ FIT_CASES = [
     ("data beyond the stage", FIT, "time,a\n0,1\n1e6,2\n", "curve.0.data"),
     ("topspin not a dataset", FIT.replace('data = "d.csv"', 'topspin = "."\nwindow_ppm = [0, 9]'),
      None, "data"),
+    # found by the fuzz (2026-12-02): these were tracebacks
+    ("fit variant array", FIT.replace('variant = "positive"', "variant = [1.0]"), None,
+     "curve.0.variant"),
+    ("fit column table", FIT.replace('variant = "positive"', 'variant = "positive"\ncolumn = {a = 1}'),
+     None, "curve.0.column"),
+    ("fit seeds of arrays", FIT.replace('run = "run.toml"', 'run = "run.toml"\nmodel = "lattice"\n'
+                                        "seeds = [[1]]"), None, "fit.seeds"),
 ]
 
 

@@ -10,7 +10,6 @@ from latticedns.lattice import Sample, SampleSpec, generate_sample
 from latticedns.lattice.couplings import neighbour_zero_quantum_sums
 from latticedns.lattice.model import LatticeModel, LatticeParameters, effective_splitting
 from latticedns.lineshape import flipflop_rate_lineshape
-from latticedns.rates import flipflop_rate
 
 P_OFF = 0.99926
 

@@ -118,6 +118,11 @@ def _check_key(doc, key, where):
                "microwave": _field_names(MicrowaveCalibration) - {"b0_T", "temperature_K"},
                "sample": _field_names(SampleSpec)}
     if len(parts) == 2 and parts[0] in allowed:
+        other = "continuum" if model == "lattice" else "lattice"
+        if parts[0] == "physics" and parts[1] not in physics and parts[1] in _field_names(
+                ContinuumParameters if model == "lattice" else LatticeParameters):
+            raise ConfigError(f"{where}.{key}", f"a {other}-model key: the base run's model "
+                                                f"is {model}, where it has no effect")
         if parts[1] not in allowed[parts[0]]:
             raise ConfigError(f"{where}.{key}", f"no such key in [{parts[0]}]; allowed: "
                                                 f"{', '.join(sorted(allowed[parts[0]]))}")

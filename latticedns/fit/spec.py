@@ -206,31 +206,31 @@ def _curves(items, base_dir, specs, default_window):
                 cache[full] = {c.name: c for c in read_curves(full)}
             columns = cache[full]
         column = item.get("column", next(iter(columns)) if len(columns) == 1 else None)
-        if column not in columns:
+        if not isinstance(column, str) or column not in columns:
             raise ConfigError(f"{label}.column", f"{column!r} is not a curve of {path}; "
                               f"curves: {', '.join(columns)}")
         curve = columns[column]
         variant = item.get("variant", specs[0].name if len(specs) == 1 else None)
-        if variant not in by_name:
+        if not isinstance(variant, str) or variant not in by_name:
             raise ConfigError(f"{label}.variant", f"{variant!r} is not a run of the run file; "
                               f"runs: {', '.join(by_name)}")
         spec = by_name[variant]
         names = _stage_names(spec.document)
         stage = item.get("stage", names[-1])
-        if stage not in names:
+        if not isinstance(stage, str) or stage not in names:
             raise ConfigError(f"{label}.stage",
                               f"{stage!r} is not a stage; stages: {', '.join(names)}")
         index = names.index(stage)
         start = float(sum(s.duration_s for s in spec.stages[:index]))
         duration = float(spec.stages[index].duration_s)
         observable = item.get("observable", "visible")
-        if observable not in OBSERVABLES:
+        if not isinstance(observable, str) or observable not in OBSERVABLES:
             raise ConfigError(f"{label}.observable", f"must be one of {', '.join(OBSERVABLES)}")
         group = item.get("scale_group")
         if group is not None and (not isinstance(group, str) or not group):
             raise ConfigError(f"{label}.scale_group", f"must be a name, got {group!r}")
         scale = item.get("scale", "free" if curve.scaled or group else "fixed")
-        if scale not in ("free", "fixed"):
+        if not isinstance(scale, str) or scale not in ("free", "fixed"):
             raise ConfigError(f"{label}.scale", f"must be 'free' or 'fixed', got {scale!r}")
         if scale == "fixed" and group is not None:
             raise ConfigError(f"{label}.scale_group", "needs scale = 'free'")
@@ -296,9 +296,9 @@ def parse_fit_document(doc, base_dir=".", text="", path="<fit>"):
     base.setdefault("run", {})["model"] = model
     seeds = fit.get("seeds", [] if model == "continuum" else None)
     if model == "lattice":
-        if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
+        if (not isinstance(seeds, list) or not seeds
                 or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
-                           for x in seeds)):
+                           for x in seeds) or len(set(seeds)) != len(seeds)):
             raise ConfigError("fit.seeds", f"a lattice fit needs a list of distinct sample "
                               f"seeds >= 0 (the same samples in every evaluation, averaged), "
                               f"got {seeds!r}")
