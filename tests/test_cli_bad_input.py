@@ -26,6 +26,11 @@ def sub(old, new, text=RUN):
     return text.replace(old, new, 1)
 
 
+def physics(line, text=RUN):
+    """``line`` added to the ``[physics]`` table."""
+    return sub('preset = "calibrated"', f'preset = "calibrated"\n{line}', text)
+
+
 def before_tables(line, text=RUN):
     """``line`` at the top level, before the first table."""
     return line + "\n" + text
@@ -87,7 +92,7 @@ RUN_CASES = [
      "stage.detect.interval_s"),
     ("n_pulses bool", sub("n_pulses = 1024", "n_pulses = true"), "stage.detect.n_pulses"),
     ("n_outputs bool", sub("n_outputs = 16", "n_outputs = true"), "stage.prepare.n_outputs"),
-    ("splitting factor overflows", sub("splitting_factor = 0.5", "splitting_factor = 1e300"),
+    ("splitting factor overflows", physics("splitting_factor = 1e300"),
      "physics.splitting_factor"),
     ("rtol below rounding", sub("rtol = 1e-6", "rtol = 1e-300"), "run.rtol"),
     ("stage unknown key", sub('type = "saturate"', 'type = "saturate"\ncolour = 1'),
@@ -123,17 +128,18 @@ RUN_CASES = [
     ("run n_radicals huge", sub("n_radicals = 20", "n_radicals = 400000"), "run.n_radicals"),
     ("run mesh_check lattice", sub("rtol = 1e-6", "rtol = 1e-6\nmesh_check = true"),
      "run.mesh_check"),
-    ("physics t1 string", sub("cutoff_nm = 1.5", 'cutoff_nm = 1.5\nt1_bulk_s = "1h"'),
+    ("physics t1 string", physics('t1_bulk_s = "1h"'),
      "physics.t1_bulk_s"),
-    ("physics b0 bool", sub("cutoff_nm = 1.5", "cutoff_nm = 1.5\nb0_T = true"), "physics.b0_T"),
-    ("physics cutoff negative", sub("cutoff_nm = 1.5", "cutoff_nm = -1.5"), "physics.cutoff_nm"),
-    ("physics cutoff beyond box", sub("cutoff_nm = 1.5", "cutoff_nm = 5.0"), "physics.cutoff_nm"),
-    ("physics lineshape", sub("cutoff_nm = 1.5", 'cutoff_nm = 1.5\nlineshape = "square"'),
+    ("physics b0 bool", physics("b0_T = true"), "physics.b0_T"),
+    ("physics cutoff negative", physics("cutoff_nm = -1.5"), "physics.cutoff_nm"),
+    ("physics cutoff beyond box", physics("cutoff_nm = 5.0"), "physics.cutoff_nm"),
+    ("physics lineshape", physics('lineshape = "square"'),
      "physics.lineshape"),
-    ("physics unknown key", sub("cutoff_nm = 1.5", "cutoff_nm = 1.5\ncolour = 1"),
+    ("physics preset", sub('preset = "calibrated"', 'preset = "papier"'), "physics.preset"),
+    ("physics unknown key", physics("colour = 1"),
      "physics.colour"),
     ("physics removed key", sub('model = "lattice"', 'model = "continuum"',
-                                sub("cutoff_nm = 1.5", "cutoff_nm = 1.5\nn_elements = 48")),
+                                physics("n_elements = 48")),
      "physics.n_elements"),
     ("variant cutoff beyond box", RUN + '\n[[variant]]\nname = "big"\n'
                                         'set = { "physics.cutoff_nm" = 5.0 }\n',

@@ -113,7 +113,8 @@ def _check_key(doc, key, where):
     """Refuse a dotted key that the run-file schema does not have (ConfigError naming it)."""
     parts = key.split(".") if isinstance(key, str) else []
     model = doc.get("run", {}).get("model", RUN_KEYS["model"])
-    physics = _field_names(LatticeParameters if model == "lattice" else ContinuumParameters)
+    physics = _field_names(LatticeParameters if model == "lattice" else ContinuumParameters) \
+        | {"preset"}
     allowed = {"run": set(RUN_KEYS) - {"name"}, "physics": physics,
                "microwave": _field_names(MicrowaveCalibration) - {"b0_T", "temperature_K"},
                "sample": _field_names(SampleSpec)}

@@ -15,6 +15,7 @@ from .._args import check_choice, is_real
 from ..continuum import ContinuumParameters
 from ..continuum.parameters import REMOVED
 from ..errors import ConfigError
+from ..examples import resolve_sample
 from ..lattice import SampleSpec
 from ..lattice.model import LatticeParameters
 from ..protocol import STAGE_TYPES, MicrowaveCalibration
@@ -22,6 +23,8 @@ from ..propagation.methods import available_methods
 from ..propagation.solvers import SOLVERS
 from ..protocol.runner import VISIBLE_POOLS
 from ..tomlfile import read_toml
+from .presets import DEFAULT_PRESET, apply_preset
+from .validity import run_warnings
 
 __all__ = ["RUN_KEYS", "RunSpec", "load_run_file", "parse_run_document", "set_dotted"]
 
@@ -63,6 +66,12 @@ class RunSpec:
         The ``[run]`` table after defaults.
     document : dict
         The resolved run document (for the record in result files).
+    preset : str
+        The physics preset (``physics.preset``; `latticedns.experiment.presets`).
+    warnings : tuple of str
+        Validity warnings of this run (values outside the range of DNP experiments, a
+        calibration used away from its field and temperature, a model outside its
+        validated range): printed at the start of the run and recorded in the result.
     """
 
     name: str
@@ -73,6 +82,8 @@ class RunSpec:
     stages: tuple
     run: dict
     document: dict
+    warnings: tuple = ()
+    preset: str = DEFAULT_PRESET
 
 
 def _table(doc, key):
@@ -146,8 +157,9 @@ def set_dotted(doc, key, value):
 def _sample(run, base_dir, overrides):
     path = run["sample"]
     if path is None:
-        raise ConfigError("run.sample", "missing: the path of a geometry file (geometries/*.toml)")
-    full = path if os.path.isabs(path) else os.path.join(base_dir, path)
+        raise ConfigError("run.sample", "missing: a bundled geometry's name (e.g. "
+                                        "\"dnp-juice-50mM\") or the path of a geometry file")
+    full = resolve_sample(path, base_dir)
     try:
         spec = SampleSpec.from_toml(full)
     except ConfigError as exc:
@@ -234,6 +246,12 @@ def _resolve(doc, base_dir):
                               f"{', '.join(solvers.available_solvers())}, or 'auto'")
     sample = _sample(run, base_dir, _table(doc, "sample"))
     physics_in = dict(_table(doc, "physics"))
+    mw_in = dict(_table(doc, "microwave"))
+    physics_cls = LatticeParameters if run["model"] == "lattice" else ContinuumParameters
+    preset, notes = apply_preset(
+        physics_in.pop("preset", DEFAULT_PRESET), physics_in, mw_in,
+        lambda table: {f.name for f in fields(
+            physics_cls if table == "physics" else MicrowaveCalibration)})
     if run["model"] == "lattice":
         physics = _build(LatticeParameters, physics_in, "physics", ContinuumParameters)
         _check_box(sample, physics)
@@ -242,13 +260,15 @@ def _resolve(doc, base_dir):
         physics_in.setdefault("r_in_nm", sample.min_dist_proton_radical_nm)
         physics_in.setdefault("bandwidth_kHz", run["bandwidth_kHz"])
         physics = _build(ContinuumParameters, physics_in, "physics", LatticeParameters)
-    mw_in = dict(_table(doc, "microwave"))
     for key in _SHARED:
         if key in mw_in:
             raise ConfigError(f"microwave.{key}", "set it in [physics]; it is shared")
         mw_in[key] = getattr(physics, key)
     calibration = _build(MicrowaveCalibration, mw_in, "microwave")
-    return run, sample, physics, calibration, _stages(doc.get("stage"))
+    stages = _stages(doc.get("stage"))
+    names = [st.get("name", f"{k}") for k, st in enumerate(doc["stage"])]
+    warnings = run_warnings(run["model"], sample, physics, calibration, stages, names, notes)
+    return run, sample, physics, calibration, stages, preset.name, warnings
 
 
 def parse_run_document(doc, base_dir="."):
@@ -289,9 +309,11 @@ def parse_run_document(doc, base_dir="."):
         resolved = copy.deepcopy({k: v for k, v in doc.items() if k != "variant"})
         for key, value in changes.items():
             set_dotted(resolved, key, value)
-        run, sample, physics, calibration, stages = _resolve(resolved, base_dir)
+        run, sample, physics, calibration, stages, preset, warnings = _resolve(resolved,
+                                                                               base_dir)
         specs.append(RunSpec(name=name, model=run["model"], sample=sample, physics=physics,
-                             calibration=calibration, stages=stages, run=run, document=resolved))
+                             calibration=calibration, stages=stages, run=run, document=resolved,
+                             warnings=warnings, preset=preset))
     return specs
 
 

@@ -25,6 +25,7 @@ import os
 
 import numpy as np
 
+from ..examples import is_bundled_name, resolve_sample
 from ..tomlfile import dump_toml
 
 __all__ = ["report", "write_fit", "read_fit_summary", "read_fit", "is_fit_file",
@@ -122,8 +123,8 @@ def best_run_document(result, spec) -> str:
                           for p in result.parameters) + "\n")
     run = doc.get("run", {})
     sample = run.get("sample")
-    if isinstance(sample, str) and not os.path.isabs(sample):
-        run["sample"] = os.path.abspath(os.path.join(spec.base_dir, sample))
+    if isinstance(sample, str) and not is_bundled_name(sample) and not os.path.isabs(sample):
+        run["sample"] = resolve_sample(sample, spec.base_dir)
     return header + dump_toml(doc)
 
 

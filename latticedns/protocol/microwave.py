@@ -128,6 +128,11 @@ class MicrowaveCalibration:
         640 s preparation at 118 mW brings the bulk to about 70 % (the paper's ~70 %).
     pbar_table : tuple of (power_mW, pbar) pairs
         Optional measured calibration, replacing the saturation formula.
+    calibration_b0_T, calibration_temperature_K : float
+        Field in T and temperature in K at which tau_c_us, saturation_power_mW,
+        dnp_rate_per_s, dnp_target and pbar_table were determined (7.05 T, 1.2 K: the
+        paper's).  They change no number; a run at another field or temperature is
+        warned that it reuses them (`latticedns.experiment.validity`).
     """
 
     b0_T: float = 7.05
@@ -141,11 +146,14 @@ class MicrowaveCalibration:
     dnp_rate_per_s: float = 0.004
     dnp_target: float = 0.8
     pbar_table: tuple = field(default=())
+    calibration_b0_T: float = 7.05
+    calibration_temperature_K: float = 1.2
 
     def __post_init__(self):
         check_choice("tau_c_model", self.tau_c_model, TAU_C_MODELS)
         check_choice("relaxation_tau_c", self.relaxation_tau_c, RELAXATION_TAU_C)
-        for key in ("b0_T", "temperature_K", "saturation_power_mW"):
+        for key in ("b0_T", "temperature_K", "saturation_power_mW", "calibration_b0_T",
+                    "calibration_temperature_K"):
             v = getattr(self, key)
             if not (is_real(v) and v > 0):
                 raise ConfigError(key, f"must be a finite number > 0, got {v!r}")
