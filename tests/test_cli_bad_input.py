@@ -13,7 +13,7 @@ from latticedns.cli import main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GEOM = os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml")
 RUN = open(os.path.join(ROOT, "runs", "hypres-mw-off.toml")).read().replace(
-    '"../geometries/dnp-juice-50mM.toml"', f'"{GEOM}"')
+    'sample = "dnp-juice-50mM"', f'sample = "{GEOM}"')
 CAMPAIGN = '''[campaign]
 base = "run.toml"
 [sweep]
@@ -56,6 +56,8 @@ RUN_CASES = [
     ("pbar_table decreasing", sub("tau_c_us = 0.5",
                                   "tau_c_us = 0.5\npbar_table = [[9.0, 0.6], [1.0, 0.5]]"),
      "microwave.pbar_table"),
+    ("profile time after the end", sub("profile_times_s = [650.0, 1250.0, 2450.0]",
+                                       "profile_times_s = [650.0, 1e6]"), "run.profile_times_s"),
     ("pbar_table pbar 2", sub("tau_c_us = 0.5", "tau_c_us = 0.5\npbar_table = [[0.0, 2.0]]"),
      "microwave.pbar_table"),
     ("dnp_target 2", sub("dnp_target = 0.8", "dnp_target = 2.0"), "microwave.dnp_target"),
@@ -108,6 +110,8 @@ RUN_CASES = [
     ("run solver", sub('method = "auto"', 'method = "auto"\nsolver = "magic"'), "run.solver"),
     ("run model", sub('model = "lattice"', 'model = "both"'), "run.model"),
     ("run sample int", sub(f'sample = "{GEOM}"', "sample = 5"), "run.sample"),
+    ("run sample unknown name", sub(f'sample = "{GEOM}"', 'sample = "dnp-juice-5mM"'),
+     "run.sample"),
     ("run sample missing file", sub(f'sample = "{GEOM}"', 'sample = "nowhere.toml"'),
      "run.sample"),
     ("run name int", sub('name = "hypres-mw-off"', "name = 5"), "run.name"),

@@ -26,7 +26,7 @@ PAPER = {"lineshape": "lorentzian"}
 
 def _specs(name, refinement, physics, rtol=1e-10, only=None):
     doc, _ = read_toml(os.path.join(RUNS, name), "run file")
-    doc["run"].update(model="continuum", rtol=rtol)
+    doc["run"].update(model="continuum", rtol=rtol, profile_times_s=[650.0])
     doc.setdefault("physics", {}).update(mesh_refinement=refinement, **physics)
     if physics:
         doc.setdefault("microwave", {})["tau_c_model"] = "constant"

@@ -35,6 +35,7 @@ def test_a_copied_run_file_finds_its_bundled_geometry(tmp_path, monkeypatch):
     assert there[0].run["sample"] == "dnp-juice-50mM"
     text = (tmp_path / "mine.toml").read_text().replace("n_radicals = 20", "n_radicals = 4")
     text = text.replace("hyperfine_cutoff_nm = 3.0", "hyperfine_cutoff_nm = 1.5")
+    text = text.replace("profile_times_s = [650.0, 1250.0, 2450.0]", "profile_times_s = [650.0]")
     (tmp_path / "small.toml").write_text(text.replace("n_pulses = 1024", "n_pulses = 8"))
     assert main(["run", "small.toml", "-o", "small.h5", "--only", "positive"]) == 0
 

@@ -35,7 +35,8 @@ def short_run(tmp_path, name="hypres-mw-off.toml", variants=None, run=(), physic
     """A bundled run file with a shorter detection (fast fits): only ``variants`` (names)
     if given, ``run`` and ``physics`` keys changed, the detection's keys set to ``detect``."""
     doc, _ = read_toml(os.path.join(ROOT, "runs", name), "run file")
-    doc["run"].update(sample=os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml"), **dict(run))
+    doc["run"].update(sample=os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml"),
+                      profile_times_s=[], **dict(run))
     doc["physics"].update(dict(physics))
     if variants is not None:
         doc["variant"] = [v for v in doc["variant"] if v["name"] in variants]

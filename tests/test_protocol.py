@@ -149,3 +149,33 @@ def test_shared_prefixes_give_the_same_results_bit_for_bit(model, method):
     assert [k for i, k in started if i == 1] == [4] and [k for i, k in started if i == 2] == [4]
     assert [k for i, k in started if i == 3] == [1, 2, 3, 4]
     assert [k for i, k in started if i == 4] == [4] and [k for i, k in started if i == 5] == [4]
+
+
+def test_profiles_between_discrete_pulses_are_the_state_at_their_time():
+    """A profile time between two pulses of a discrete detection is the state after the
+    earlier pulse advanced to that time (was: the state at the next pulse), and one in the
+    last interval is recorded (was: dropped); checked against expm of the dense operator."""
+    from scipy.linalg import expm
+
+    m = lattice(1000, seed=5)
+    cal = MicrowaveCalibration()
+    p0 = np.linspace(0.0, 0.5, m.n)
+    det = Detect(3, 2.0, 30.0, power_mW=60.0, dnp_sign=-1)
+    res = run_protocol(m, [det], cal, p0=p0, method="dense", pulse_model="discrete",
+                       profile_times_s=[0.0, 1.0, 5.5], rtol=1e-10)
+    assert res.profile_t_s.tolist() == [0.0, 1.0, 5.5]
+    c = cal.condition(det.microwave)
+    L, s = m.operator(c)
+    L = L.toarray()
+
+    def advance(p, t):
+        E = expm(L * t)
+        return E @ p + np.linalg.solve(L, (E - np.eye(m.n)) @ s)
+
+    tipped = m.saturation_mask(c.pbar, det.bandwidth_kHz)
+    pulse = lambda p: np.where(tipped, p * np.cos(np.deg2rad(30.0)), p)
+    expected = {0.0: p0, 1.0: advance(pulse(p0), 1.0),
+                5.5: advance(pulse(advance(pulse(advance(pulse(p0), 2.0)), 2.0)), 1.5)}
+    w = m.radial_profile_weights(res.profile_edges_nm)
+    for t, prof in zip(res.profile_t_s, res.profiles):
+        np.testing.assert_allclose(prof, w @ expected[float(t)], rtol=1e-8, atol=1e-12)

@@ -266,6 +266,11 @@ def _resolve(doc, base_dir):
         mw_in[key] = getattr(physics, key)
     calibration = _build(MicrowaveCalibration, mw_in, "microwave")
     stages = _stages(doc.get("stage"))
+    total = sum(st.duration_s for st in stages)
+    late = [t for t in run["profile_times_s"] if t > total * (1 + 1e-12)]
+    if late:
+        raise ConfigError("run.profile_times_s", f"{late[0]!r} s is after the protocol's end "
+                                                 f"({total:g} s)")
     names = [st.get("name", f"{k}") for k, st in enumerate(doc["stage"])]
     warnings = run_warnings(run["model"], sample, physics, calibration, stages, names, notes)
     return run, sample, physics, calibration, stages, preset.name, warnings

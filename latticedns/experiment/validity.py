@@ -99,6 +99,13 @@ def run_warnings(model, sample, physics, calibration, stages, stage_names, prese
                    f"{physics.temperature_K:g} K: these values depend on the field and the "
                    f"temperature (docs/usage.md, 'Calibration'); recalibrate them, or set "
                    f"the calibration keys if they were measured here")
+    above = [pb for power, pb in calibration.pbar_table
+             if power > 0 and pb > calibration.pbar_boltzmann]
+    if above:
+        out.append(f"microwave.pbar_table gives Pbar = {above[0]:g} under microwaves, above "
+                   f"the Boltzmann polarization P_B = {calibration.pbar_boltzmann:.6g} at "
+                   f"{physics.b0_T:g} T / {physics.temperature_K:g} K: no saturation, so no "
+                   f"DNP there (s(P) = 0)")
     if model == "continuum" and physics.lineshape == "gaussian":
         out.append(CONTINUUM_GAUSSIAN_DEPARTURE)
     out += list(preset_notes)

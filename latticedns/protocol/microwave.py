@@ -196,7 +196,8 @@ class MicrowaveCalibration:
         """The :class:`ElectronCondition` of a microwave setting (``None`` means off)."""
         mw = microwave or OFF
         pbar = self.pbar(mw.power_mW)
-        saturation = 1.0 - pbar / self.pbar_boltzmann
+        # the saturated fraction s(P); a measured Pbar at or above P_B saturates nothing
+        saturation = max(1.0 - pbar / self.pbar_boltzmann, 0.0)
         return ElectronCondition(
             pbar=pbar, tau_c_us=self.tau_c_us_at(pbar),
             dnp_rate_per_s=self.dnp_rate_per_s * saturation if mw.is_on else 0.0,

@@ -365,12 +365,17 @@ def _detect(stage, model, cal, p, t0, k, rec, caches, cost, method, rtol, solver
     signals = np.empty((n, weights.shape[0]))
     pending = list(prof_at)
     for j in range(n):
-        while pending and pending[0] <= times[j]:
+        while pending and pending[0] <= times[j]:  # at a pulse: the state before it
             rec.profile(t0 + pending.pop(0), p)
         signals[j] = weights @ p
         p = np.where(mask, p * cos, p)
+        while pending and pending[0] < times[j] + dt:  # between pulses: advanced to it
+            tp = pending.pop(0)
+            rec.profile(t0 + tp, prop.advance(p, tp - times[j]))
         p = prop.advance(p, dt)
         if j % 64 == 0:
             report(j / n)
+    for tp in pending:  # the stage's end (the protocol's last instant)
+        rec.profile(t0 + tp, p)
     rec.add(t0 + times, signals, k)
     return p
