@@ -15,7 +15,9 @@ def add_fit_parser(sub):
     fit = sub.add_parser("fit", help="fit simulated curves to measured ones (docs/fitting.md)",
                          description="Fit the parameters of a fit file to its data curves; "
                                      "print the report and write FIT.h5.")
-    fit.add_argument("fitfile")
+    fit.add_argument("fitfile", metavar="FITFILE",
+                     help="the fit file (TOML: base run file, parameters, curves; "
+                          "docs/fitting.md)")
     fit.add_argument("-o", "--output", help="HDF5 result (default: FITFILE name + .h5)")
     fit.add_argument("--force", action="store_true", help="overwrite existing outputs")
     fit.add_argument("--restarts", type=int, default=0, metavar="N",

@@ -31,11 +31,21 @@ class TaskOutcome:
     wall_s: float
 
 
+def _identity(task):
+    """What names a run within its campaign (stored in its parameters)."""
+    return {"run_id": task.run_id, "variant": task.variant, "point": task.point,
+            "seed_index": task.seed_index, "values": dict(task.values),
+            "fingerprint": task.fingerprint}
+
+
 def execute_task(task):
     """Resolve and simulate one :class:`~latticedns.campaign.spec.CampaignTask`.
 
     Every exception is caught and returned as the outcome's error, so that one bad sweep
-    point never stops the others.  The record is named after ``task.run_id``.
+    point never stops the others.  The record is named after ``task.run_id``, and its
+    parameters carry the run's place in the campaign under the key ``campaign``
+    (``run_id``, ``variant``, ``point``, ``seed_index``, ``values``: the swept values,
+    ``fingerprint``), so that the stored run names itself.
 
     Parameters
     ----------
@@ -48,7 +58,9 @@ def execute_task(task):
     tick = time.perf_counter()
     try:
         specs = {s.name: s for s in parse_run_document(task.document, task.base_dir)}
-        record = replace(execute_run(specs[task.variant]), name=task.run_id)
+        record = execute_run(specs[task.variant])
+        record = replace(record, name=task.run_id,
+                         parameters={**record.parameters, "campaign": _identity(task)})
         return TaskOutcome(task.run_id, record, "", time.perf_counter() - tick)
     except ConfigError as exc:
         error = str(exc)

@@ -10,9 +10,12 @@ import numpy as np
 from ..continuum import ContinuumModel
 from ..lattice import generate_sample
 from ..lattice.model import LatticeModel
-from ..protocol import STAGE_TYPES, iter_protocols, run_protocol
+from ..protocol import (STAGE_TYPES, Detect, Saturate, SelectiveSaturate, iter_protocols,
+                        run_protocol)
+from ..protocol.microwave import OFF
 
-__all__ = ["build_model", "parameters_of", "protocol_options", "execute_run", "execute_runs"]
+__all__ = ["build_model", "parameters_of", "protocol_options", "stage_rows", "execute_run",
+           "execute_runs"]
 
 _STAGE_NAMES = {cls: name for name, cls in STAGE_TYPES.items()}
 
@@ -43,7 +46,7 @@ def parameters_of(spec):
     return _plain({
         "run": dict(spec.run),
         "sample": spec.sample.to_dict(),
-        "physics": asdict(spec.physics),
+        "physics": {"preset": spec.preset, **asdict(spec.physics)},
         "microwave": asdict(spec.calibration),
         "stage": stages,
     })
@@ -62,6 +65,135 @@ def _positions(sample):
         return None
     return {"protons_nm": sample.protons_nm, "radicals_nm": sample.radicals_nm,
             "box_nm": sample.box_nm}
+
+
+def _stage_names(spec):
+    """The name of each stage: its ``[[stage]]`` name in the run document, else its index."""
+    items = spec.document.get("stage") if isinstance(spec.document, dict) else None
+    items = items if isinstance(items, list) and len(items) == len(spec.stages) else \
+        [{}] * len(spec.stages)
+    return [item.get("name", f"{k}") if isinstance(item, dict) else f"{k}"
+            for k, item in enumerate(items)]
+
+
+def _mean_t1(rates):
+    """1 / mean rate in s (nan for an empty pool, inf for a zero rate)."""
+    if not np.size(rates) or np.all(np.isnan(rates)):
+        return float("nan")
+    with np.errstate(divide="ignore"):
+        return float(1.0 / np.mean(rates))
+
+
+#: Gauss-Legendre nodes and weights on [-1, 1] of the continuum pools' volume means.
+_GAUSS = np.polynomial.legendre.leggauss(64)
+
+
+def _shell_mean(fn, lo, hi):
+    """Volume mean ``int r^2 fn(r) dr / int r^2 dr`` over ``[lo, hi]`` nm (nan if empty)."""
+    if not hi > lo:
+        return float("nan")
+    x, w = _GAUSS
+    r = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
+    return float(np.sum(w * r * r * fn(r)) / np.sum(w * r * r))
+
+
+def _pools(kind, model, condition, pbar, bandwidth_kHz):
+    """Visible and hidden pools of a model at ``pbar`` and a bandwidth, and their T1.
+
+    Lattice: the counts of the protons of each pool (those of ``model.visible``, which the
+    observables and the pulses use) and 1 / their mean of ``2 Gamma_1 + 1/T1_bulk``.
+    Continuum: the volume fractions of the shells ``[r_b, r_out]`` (visible) and
+    ``[r_in, r_b]`` (hidden) and 1 / the volume mean of the relaxation rate R(r) over each
+    (64-point Gauss-Legendre).  Read-only: nothing of the model's caches changes.
+    """
+    if kind == "lattice":
+        visible = model.visible(pbar, bandwidth_kHz)
+        n, n_visible = model.n, int(np.count_nonzero(visible))
+        rate = model.relaxation(condition)
+        return {"n_visible": n_visible, "n_hidden": n - n_visible,
+                "visible_fraction": n_visible / n, "hidden_fraction": (n - n_visible) / n,
+                "t1_visible_s": _mean_t1(rate[visible]), "t1_hidden_s": _mean_t1(rate[~visible])}
+    rb = model.boundary_radius_nm(pbar, bandwidth_kHz)
+    r0, r1 = float(model.vertices_nm[0]), float(model.vertices_nm[-1])
+    rc = min(max(rb, r0), r1)
+    total = r1 ** 3 - r0 ** 3
+
+    def rate(r):
+        return model.relaxation(condition, r)
+
+    with np.errstate(divide="ignore"):
+        t1_visible, t1_hidden = 1.0 / np.array([_shell_mean(rate, rc, r1),
+                                                _shell_mean(rate, r0, rc)])
+    return {"boundary_radius_nm": rb, "visible_fraction": (r1 ** 3 - rc ** 3) / total,
+            "hidden_fraction": (rc ** 3 - r0 ** 3) / total,
+            "t1_visible_s": float(t1_visible), "t1_hidden_s": float(t1_hidden)}
+
+
+def stage_rows(spec, model):
+    """The electron and proton conditions of every stage of a run, one dict per stage.
+
+    The conditions are the ones :func:`latticedns.protocol.run_protocol` uses: each stage's
+    :class:`~latticedns.conditions.ElectronCondition` (an instantaneous saturation holds
+    the microwave setting in force before it) and the visible pool of its observables
+    (detection and selective saturation at their own bandwidth, other stages at
+    ``run.bandwidth_kHz``; after a selective saturation with ``run.visible_pool =
+    "saturated"`` judged at the Pbar of that saturation).  Only cheap quantities are
+    evaluated (no operator, no propagation); keys and units: ``STAGE_COLUMNS`` of
+    :mod:`latticedns.store.records`.
+
+    Parameters
+    ----------
+    spec : RunSpec
+    model : LatticeModel or ContinuumModel
+        The run's model (:func:`build_model`).
+
+    Returns
+    -------
+    list of dict
+    """
+    cal, run = spec.calibration, spec.run
+    t1_bulk = float(model.params.t1_bulk_s)
+    mw_now, fixed, t0, rows, pools = OFF, None, 0.0, [], {}
+    for name, stage in zip(_stage_names(spec), spec.stages):
+        instantaneous = isinstance(stage, (Saturate, SelectiveSaturate))
+        mw = mw_now if instantaneous else stage.microwave
+        cond = cal.condition(mw)
+        if isinstance(stage, Saturate):
+            fixed, pool = None, (cond.pbar, run["bandwidth_kHz"])
+        elif isinstance(stage, SelectiveSaturate):
+            pool = (cond.pbar, stage.bandwidth_kHz)
+            fixed = cond.pbar if run["visible_pool"] == "saturated" else None
+        else:
+            band = stage.bandwidth_kHz if isinstance(stage, Detect) else run["bandwidth_kHz"]
+            pool = (cond.pbar if fixed is None else fixed, band)
+            mw_now = mw
+        key = (cond, *pool)
+        if key not in pools:
+            pools[key] = _pools(spec.model, model, cond, *pool)
+        rows.append({
+            "name": name, "type": _STAGE_NAMES[type(stage)], "t_start_s": t0,
+            "duration_s": stage.duration_s, "power_mW": mw.power_mW, "dnp_sign": mw.dnp_sign,
+            "pbar": cond.pbar, "tau_c_us": cond.tau_c_us, "gamma_c_rad_per_s": cond.gamma_c,
+            "relaxation_tau_c_us": cond.tau_c_us if cond.relaxation_tau_c_us is None
+            else cond.relaxation_tau_c_us,
+            "dnp_rate_per_s": cond.dnp_rate_per_s, "dnp_target": cond.dnp_target,
+            "pool_pbar": pool[0], "pool_bandwidth_kHz": pool[1], "t1_bulk_s": t1_bulk,
+            **pools[key]})
+        t0 += stage.duration_s  # as the protocol's clock
+    return rows
+
+
+def _extras(spec, model):
+    """The record's ``stages``, ``warnings`` and ``sample_toml`` of a run."""
+    from ..store import StageTable, geometry_toml
+
+    origin = spec.run.get("sample")
+    comment = (f"Resolved sample of run {spec.name!r}" + (f" (from {origin})" if origin else "")
+               + ", after run.seed, run.n_radicals and [sample] changes.\nUsable as a "
+                 "geometry file (run.sample); written by latticedns.")
+    return dict(stages=StageTable.from_rows(stage_rows(spec, model)),
+                warnings=tuple(spec.warnings),
+                sample_toml=geometry_toml(spec.sample.to_dict(), comment))
 
 
 def _model_key(spec):
@@ -126,9 +258,11 @@ def execute_runs(specs, progress=None, models=None):
             spec = specs[index]
             if finer is not None:
                 _attach_mesh_error(result, next(finer), first.run["rtol"], spec.name)
+            extras = _extras(spec, model)
             yield index, RunRecord(name=spec.name, parameters=parameters_of(spec),
                                    seed=spec.sample.seed, model=spec.model, result=result,
-                                   sample=_positions(sample), wall_s=time.perf_counter() - tick)
+                                   sample=_positions(sample), wall_s=time.perf_counter() - tick,
+                                   **extras)
             tick = time.perf_counter()
 
 
@@ -186,6 +320,7 @@ def execute_run(spec, progress=None):
     finer = _finer_results(spec, [spec.stages])
     if finer is not None:
         _attach_mesh_error(result, next(finer), spec.run["rtol"], spec.name)
+    extras = _extras(spec, model)
     return RunRecord(name=spec.name, parameters=parameters_of(spec), seed=spec.sample.seed,
                      model=spec.model, result=result, sample=_positions(sample),
-                     wall_s=time.perf_counter() - tick)
+                     wall_s=time.perf_counter() - tick, **extras)

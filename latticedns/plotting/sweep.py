@@ -75,7 +75,7 @@ def plot_sweep(curves, ax=None, time_unit="auto", thermal=(DEFAULT_THERMAL,), ti
 
         handles.append(Patch(color="0.5", alpha=0.25))
         labels.append(f"mean; band: {BAND}")
-    ax.legend(handles, labels, fontsize=8, loc="best")
+    ax.legend(handles, labels, fontsize=8, loc="best", framealpha=0.85)
     ax.set_xlim(0.0, span / scale if span > 0 else None)
     y = np.concatenate([v.ravel() for v in lows] + [100.0 * np.asarray(thermal, float), [0.0]])
     y = y[np.isfinite(y)]

@@ -10,12 +10,13 @@ Examples
 ['a']
 """
 
-from .records import MODELS, RunRecord, SamplePositions
+from .records import MODELS, STAGE_COLUMNS, RunRecord, SamplePositions, StageTable, geometry_toml
 from ._atomic import refuse_inputs
 from .runfile import (FORMAT, FORMAT_VERSION, append_run, check_output_path, read_metadata,
-                      read_run, read_runs, write_runs)
+                      read_run, read_runs, run_names, write_runs)
 
 __all__ = [
-    "RunRecord", "SamplePositions", "MODELS", "FORMAT", "FORMAT_VERSION",
-    "check_output_path", "refuse_inputs", "write_runs", "append_run", "read_runs", "read_run", "read_metadata",
+    "RunRecord", "SamplePositions", "StageTable", "STAGE_COLUMNS", "geometry_toml", "MODELS",
+    "FORMAT", "FORMAT_VERSION", "check_output_path", "refuse_inputs", "write_runs", "append_run",
+    "read_runs", "read_run", "run_names", "read_metadata",
 ]

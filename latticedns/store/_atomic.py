@@ -1,6 +1,7 @@
 """Crash-safe file output: refuse bad output paths early, write via a temporary file.
 
-The file is built under a hidden temporary name in the target's directory (same
+HDF5 files (:func:`atomic_write`) and text files (:func:`atomic_write_text`) alike: the
+file is built under a hidden temporary name in the target's directory (same
 filesystem), fsynced, then moved onto the target: ``os.link`` without ``force`` (atomic
 and never clobbering a file that appeared meanwhile), ``os.replace`` with ``force``; the
 directory is then fsynced.  On any exception the temporary file is removed and the
@@ -15,7 +16,8 @@ import h5py
 
 from ..errors import ConfigError
 
-__all__ = ["check_output_path", "refuse_inputs", "atomic_write", "remove_stale_temporaries"]
+__all__ = ["check_output_path", "refuse_inputs", "atomic_write", "atomic_write_text",
+           "remove_stale_temporaries"]
 
 
 def check_output_path(path, force=False):
@@ -82,15 +84,40 @@ def atomic_write(path, fill, *, force, base=None):
     base : str, optional
         Start from a copy of this file (opened ``r+``) instead of an empty one.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
-                                  f"{secrets.token_hex(4)}.tmp")
-    try:
+    def build(tmp):
         if base is not None:
             shutil.copyfile(base, tmp)
             shutil.copymode(base, tmp)
         with h5py.File(tmp, "r+" if base is not None else "x") as f:
             fill(f)
+
+    _commit(path, build, force)
+
+
+def atomic_write_text(path, text, *, force):
+    """Write a text file (UTF-8) the way :func:`atomic_write` writes an HDF5 file.
+
+    Parameters
+    ----------
+    path : str
+    text : str
+    force : bool
+        Replace an existing target; otherwise refuse it (``ConfigError("output", ...)``).
+    """
+    def build(tmp):
+        with open(tmp, "x", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+
+    _commit(path, build, force)
+
+
+def _commit(path, build, force):
+    """``build(tmp)`` under a temporary name beside ``path``, fsync, move onto ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
+                                  f"{secrets.token_hex(4)}.tmp")
+    try:
+        build(tmp)
         _fsync_path(tmp)
         if force:
             os.replace(tmp, path)

@@ -1,10 +1,13 @@
-"""`RunRecord` (one simulated run) and `SamplePositions`, the in-memory side of the result file.
+"""`RunRecord` (one simulated run), `SamplePositions` and `StageTable`, the in-memory side
+of the result file.
 
 A record holds everything needed to re-run and to plot a run: its unique name, the full
 parameter dictionary actually used (after defaults), the seed, the model kind, the
-:class:`~latticedns.protocol.ProtocolResult` and, for lattice runs, the positions of the
-sample.  Parameters are normalized on construction to plain JSON types (``json.loads``
-of ``json.dumps``): tuples become lists, numpy scalars Python numbers, so that what is
+:class:`~latticedns.protocol.ProtocolResult`, for lattice runs the positions of the
+sample, and optionally the electron and proton conditions of every stage
+(:class:`StageTable`), the run's validity warnings and its resolved sample as geometry-file
+text.  Parameters are normalized on construction to plain JSON types (``json.loads`` of
+``json.dumps``): tuples become lists, numpy scalars Python numbers, so that what is
 written is exactly what is read back.
 """
 
@@ -12,7 +15,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -20,7 +24,8 @@ from .._args import check_choice
 from ..errors import ConfigError
 from ..protocol import ProtocolResult
 
-__all__ = ["RunRecord", "SamplePositions", "MODELS", "to_json", "flatten"]
+__all__ = ["RunRecord", "SamplePositions", "StageTable", "STAGE_COLUMNS", "MODELS", "to_json",
+           "flatten", "geometry_toml"]
 
 #: Allowed values of :attr:`RunRecord.model`.
 MODELS = ("lattice", "continuum")
@@ -115,6 +120,226 @@ class SamplePositions:
         return cls(sample.protons_nm, sample.radicals_nm, sample.box_nm)
 
 
+#: Columns of a :class:`StageTable`, in storage order: name -> (units, description).  Units
+#: as in the rest of the file ("" for text, "1" for dimensionless numbers and counts).
+STAGE_COLUMNS = {
+    "name": ("", "stage name: the run file's [[stage]] name, else its index"),
+    "type": ("", "stage type: saturate, microwave, delay, selective_saturate or detect"),
+    "t_start_s": ("s", "start of the stage from the start of the first stage"),
+    "duration_s": ("s", "duration of the stage (0 for the instantaneous saturations)"),
+    "power_mW": ("mW", "microwave power in force during the stage (an instantaneous stage: "
+                       "that of the stage before it)"),
+    "dnp_sign": ("1", "+1 / -1: microwave frequency of positive / negative DNP (no effect "
+                      "at 0 mW)"),
+    "pbar": ("1", "mean electron polarization Pbar (fraction, not %)"),
+    "tau_c_us": ("us", "electron correlation time tau_c (flip-flop decorrelation)"),
+    "gamma_c_rad_per_s": ("rad/s", "Gamma_c = 1/tau_c in rad/s: the electron decorrelation "
+                                   "rate, the width of the line shapes beside the hyperfine "
+                                   "splittings in rad/s"),
+    "relaxation_tau_c_us": ("us", "correlation time of the electron S_z noise sampled by "
+                                  "Eq. 6 (the electron T1 by default, else tau_c)"),
+    "dnp_rate_per_s": ("s^-1", "DNP source rate constant at r0 of the DNP profile (0 "
+                               "without microwaves)"),
+    "dnp_target": ("1", "signed polarization that DNP drives the protons toward (0 without "
+                        "microwaves)"),
+    "pool_pbar": ("1", "Pbar at which the stage's visible pool is judged (that of the last "
+                       "selective saturation with run.visible_pool = 'saturated')"),
+    "pool_bandwidth_kHz": ("kHz", "full bandwidth that judges the visible pool (detect and "
+                                  "selective_saturate: the stage's own, else "
+                                  "run.bandwidth_kHz)"),
+    "visible_fraction": ("1", "fraction of the protons in the visible pool (lattice: of "
+                              "their number; continuum: of the sphere's volume)"),
+    "hidden_fraction": ("1", "fraction of the protons in the hidden pool (lattice: of "
+                             "their number; continuum: of the sphere's volume)"),
+    "n_visible": ("1", "number of visible protons (lattice runs only)"),
+    "n_hidden": ("1", "number of hidden protons (lattice runs only)"),
+    "boundary_radius_nm": ("nm", "radius r_b of the visible/hidden boundary: hidden "
+                                 "r_in <= r < r_b (continuum runs only)"),
+    "t1_bulk_s": ("s", "proton T1 away from radicals (physics.t1_bulk_s; inf: none)"),
+    "t1_visible_s": ("s", "1 / mean over the visible pool of 2 Gamma_1 + 1/T1_bulk (Eq. 6): "
+                          "relaxation time of the pool without spin diffusion and DNP (nan: "
+                          "empty pool)"),
+    "t1_hidden_s": ("s", "1 / mean over the hidden pool of 2 Gamma_1 + 1/T1_bulk (Eq. 6): "
+                         "relaxation time of the pool without spin diffusion and DNP (nan: "
+                         "empty pool)"),
+}
+_TEXT_COLUMNS = ("name", "type")
+_INT_COLUMNS = ("dnp_sign", "n_visible", "n_hidden")
+
+
+@dataclass(frozen=True, eq=False)
+class StageTable:
+    """Electron and proton conditions of every stage of a run, one entry per stage.
+
+    Every attribute has one entry per stage, in protocol order; units and meaning in
+    :data:`STAGE_COLUMNS` (and ``docs/hdf5.md``).  The conditions are those the protocol
+    used (:mod:`latticedns.protocol.runner`): an instantaneous stage holds the microwave
+    setting in force before it.
+
+    Attributes
+    ----------
+    name, type : tuple of str
+    t_start_s, duration_s : (S,) float64
+        s.
+    power_mW : (S,) float64
+        mW.
+    dnp_sign : (S,) int64
+    pbar, dnp_target : (S,) float64
+        Fractions.
+    tau_c_us, relaxation_tau_c_us : (S,) float64
+        us.
+    gamma_c_rad_per_s : (S,) float64
+        rad/s.
+    dnp_rate_per_s : (S,) float64
+        s^-1.
+    pool_pbar : (S,) float64
+    pool_bandwidth_kHz : (S,) float64
+        kHz.
+    visible_fraction, hidden_fraction : (S,) float64
+        Fractions of the proton number (lattice) or of the volume (continuum).
+    t1_bulk_s, t1_visible_s, t1_hidden_s : (S,) float64
+        s.
+    n_visible, n_hidden : (S,) int64 or None
+        Proton counts (lattice runs; None otherwise).
+    boundary_radius_nm : (S,) float64 or None
+        nm (continuum runs; None otherwise).
+    """
+
+    name: tuple
+    type: tuple
+    t_start_s: np.ndarray
+    duration_s: np.ndarray
+    power_mW: np.ndarray
+    dnp_sign: np.ndarray
+    pbar: np.ndarray
+    tau_c_us: np.ndarray
+    gamma_c_rad_per_s: np.ndarray
+    relaxation_tau_c_us: np.ndarray
+    dnp_rate_per_s: np.ndarray
+    dnp_target: np.ndarray
+    pool_pbar: np.ndarray
+    pool_bandwidth_kHz: np.ndarray
+    visible_fraction: np.ndarray
+    hidden_fraction: np.ndarray
+    t1_bulk_s: np.ndarray
+    t1_visible_s: np.ndarray
+    t1_hidden_s: np.ndarray
+    n_visible: np.ndarray | None = None
+    n_hidden: np.ndarray | None = None
+    boundary_radius_nm: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = len(self.name)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.default is None:
+                continue
+            key = f"stages.{f.name}"
+            if f.name in _TEXT_COLUMNS:
+                if not isinstance(value, str):
+                    value = tuple(value)
+                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                    raise ConfigError(key, f"must be a sequence of strings, got {value!r}")
+            else:
+                a = np.asarray(value)
+                if a.dtype.kind not in ("biu" if f.name in _INT_COLUMNS else "biuf"):
+                    raise ConfigError(key, f"must be a numeric array, got dtype {a.dtype}")
+                value = a.astype(np.int64 if f.name in _INT_COLUMNS else np.float64)
+            if np.shape(value) != (n,):
+                raise ConfigError(key, f"must have one entry per stage ({n}), got shape "
+                                       f"{np.shape(value)}")
+            object.__setattr__(self, f.name, value)
+
+    def __len__(self):
+        return len(self.name)
+
+    @classmethod
+    def from_rows(cls, rows):
+        """From one dict per stage with the keys of :data:`STAGE_COLUMNS` (the optional
+        ``n_visible``, ``n_hidden``, ``boundary_radius_nm`` in every row or in none)."""
+        rows = list(rows)
+        columns = {}
+        for f in fields(cls):
+            have = [f.name in r for r in rows]
+            if f.default is None and not all(have):
+                if any(have):
+                    raise ConfigError(f"stages.{f.name}", "given for some stages only")
+                continue
+            columns[f.name] = [r[f.name] for r in rows]
+        return cls(**columns)
+
+    def columns(self):
+        """``{name: values}`` of the columns present, in :data:`STAGE_COLUMNS` order."""
+        return {k: getattr(self, k) for k in STAGE_COLUMNS if getattr(self, k) is not None}
+
+    def index(self, name):
+        """Index of the stage called ``name`` (a stage's index as a string also works).
+
+        Raises
+        ------
+        ConfigError
+            With key ``"stage"`` if there is no such stage.
+        """
+        if name in self.name:
+            return self.name.index(name)
+        if isinstance(name, str) and name.isdigit() and int(name) < len(self):
+            return int(name)
+        raise ConfigError("stage", f"no stage {name!r}; stages: {', '.join(self.name)}")
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)  # inf, nan and exponents are TOML floats as Python writes them
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise ConfigError("sample", f"cannot be written as TOML: {v!r}")
+
+
+def _toml_key(k):
+    return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)
+
+
+def geometry_toml(table, comment=""):
+    """A ``[sample]`` table (nested dicts: sub-tables) as the text of a geometry file.
+
+    ``SampleSpec.from_toml`` of the text gives the sample back (tested).
+
+    Parameters
+    ----------
+    table : dict
+        The resolved sample table (``SampleSpec.to_dict()``).
+    comment : str
+        Written first, each line prefixed with ``# ``.
+
+    Returns
+    -------
+    str
+    """
+    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+    n_comment = len(lines)
+
+    def emit(name, d):
+        subs = {k: v for k, v in d.items() if isinstance(v, dict)}
+        values = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.items()
+                  if k not in subs and v is not None]
+        if values or not subs:  # a table of sub-tables only needs no header of its own
+            lines.extend(([""] if len(lines) > n_comment else []) + [f"[{name}]"] + values)
+        for k, v in subs.items():
+            emit(f"{name}.{_toml_key(k)}", v)
+
+    emit("sample", table)
+    return "\n".join(lines) + "\n"
+
+
 _RESULT_1D = ("t_s", "visible", "hidden", "stage")
 
 
@@ -153,6 +378,14 @@ class RunRecord:
         keys ``protons_nm``, ``radicals_nm``, ``box_nm`` is converted.
     wall_s : float
         Wall-clock seconds of the run (nan: unknown).
+    stages : StageTable, optional
+        Electron and proton conditions of every stage (one entry per stage of the
+        protocol); None: not recorded.
+    warnings : tuple of str
+        Validity warnings of the run (``RunSpec.warnings``); a list is converted.
+    sample_toml : str
+        The resolved sample as the text of a geometry file (:func:`geometry_toml`); empty
+        when not recorded.
     """
 
     name: str
@@ -162,6 +395,9 @@ class RunRecord:
     result: ProtocolResult
     sample: SamplePositions | None = None
     wall_s: float = field(default=math.nan)
+    stages: StageTable | None = None
+    warnings: tuple = ()
+    sample_toml: str = ""
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or "/" in self.name \
@@ -186,3 +422,20 @@ class RunRecord:
             elif not isinstance(self.sample, SamplePositions):
                 object.__setattr__(self, "sample", SamplePositions.from_sample(self.sample))
         object.__setattr__(self, "wall_s", float(self.wall_s))
+        if self.stages is not None:
+            if not isinstance(self.stages, StageTable):
+                raise ConfigError("stages", f"must be a StageTable, got "
+                                            f"{type(self.stages).__name__}")
+            stage = np.asarray(self.result.stage)
+            if stage.size and (stage.min() < 0 or stage.max() >= len(self.stages)):
+                raise ConfigError("stages", f"has {len(self.stages)} stages, the result's "
+                                            f"stage indices reach {int(stage.max())}")
+        warnings = self.warnings
+        if not isinstance(warnings, str):
+            warnings = tuple(warnings)
+        if isinstance(warnings, str) or not all(isinstance(w, str) for w in warnings):
+            raise ConfigError("warnings", f"must be a sequence of strings, got {warnings!r}")
+        object.__setattr__(self, "warnings", warnings)
+        if not isinstance(self.sample_toml, str):
+            raise ConfigError("sample_toml", f"must be a string, got "
+                                             f"{type(self.sample_toml).__name__}")

@@ -16,10 +16,11 @@ import numpy as np
 from ..errors import ConfigError
 from ..protocol import ProtocolResult
 from ._atomic import atomic_write, check_output_path
-from .records import RunRecord, SamplePositions, flatten, to_json
+from .records import (_TEXT_COLUMNS, STAGE_COLUMNS, RunRecord, SamplePositions, StageTable,
+                      flatten, to_json)
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "check_output_path", "write_runs", "append_run",
-           "read_runs", "read_run", "read_metadata"]
+           "read_runs", "read_run", "run_names", "read_metadata"]
 
 FORMAT = "latticedns-result"
 FORMAT_VERSION = 1
@@ -54,6 +55,21 @@ def _dataset(group, name, data, units, description):
     ds.attrs["units"] = units
     ds.attrs["description"] = description
     return ds
+
+
+def _text_dataset(group, name, values, description):
+    """A 1-D dataset of variable-length UTF-8 strings (read it with ``.asstr()``)."""
+    ds = group.create_dataset(name, data=np.array(list(values), dtype=h5py.string_dtype()))
+    ds.attrs["units"] = ""
+    ds.attrs["description"] = description
+    return ds
+
+
+def _text(value):
+    """An attribute or string element as ``str`` (bytes are decoded as UTF-8)."""
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8")
+    return str(value)
 
 
 def _attr_value(v):
@@ -99,6 +115,17 @@ def _write_run(runs, record, store_final_state):
     cost.attrs["cost_json"] = to_json(r.cost, "result.cost")
     for key, value in flatten(json.loads(cost.attrs["cost_json"])).items():
         cost.attrs[key] = _attr_value(value)
+    g.attrs["warnings_json"] = json.dumps(list(record.warnings))
+    g.attrs["sample_toml"] = record.sample_toml
+    if record.stages is not None:
+        st = g.create_group("stages", track_order=True)
+        st.attrs["n_stages"] = np.int64(len(record.stages))
+        for key, values in record.stages.columns().items():
+            units, description = STAGE_COLUMNS[key]
+            if key in _TEXT_COLUMNS:
+                _text_dataset(st, key, values, description)
+            else:
+                _dataset(st, key, values, units, description)
     if record.sample is not None:
         s = g.create_group("sample")
         s.attrs["box_nm"] = record.sample.box_nm
@@ -207,6 +234,17 @@ def append_run(path, record, *, store_final_state=False):
     atomic_write(path, fill, force=True, base=path)
 
 
+def _read_stages(group):
+    columns = {}
+    for key in STAGE_COLUMNS:
+        if key not in group:
+            continue
+        ds = group[key]
+        columns[key] = tuple(_text(v) for v in ds.asstr()[()]) if key in _TEXT_COLUMNS \
+            else ds[()]
+    return StageTable(**columns)
+
+
 def _read(g, name):
     seed = g.attrs["seed"]
     seed = None if isinstance(seed, h5py.Empty) else int(seed)
@@ -216,10 +254,14 @@ def _read(g, name):
         sample = SamplePositions(s["protons_nm"][()], s["radicals_nm"][()], s.attrs["box_nm"])
     arrays = {key: g[key][()] for key in _RESULT_DATASETS}
     p_final = g["p_final"][()] if "p_final" in g else np.empty(0)
-    cost = json.loads(g["cost"].attrs["cost_json"]) if "cost" in g else {}
-    return RunRecord(name=name, parameters=json.loads(g.attrs["parameters_json"]), seed=seed,
-                     model=str(g.attrs["model"]), sample=sample, wall_s=float(g.attrs["wall_s"]),
-                     result=ProtocolResult(**arrays, p_final=p_final, cost=cost))
+    cost = json.loads(_text(g["cost"].attrs["cost_json"])) if "cost" in g else {}
+    return RunRecord(name=name, parameters=json.loads(_text(g.attrs["parameters_json"])),
+                     seed=seed, model=_text(g.attrs["model"]), sample=sample,
+                     wall_s=float(g.attrs["wall_s"]),
+                     result=ProtocolResult(**arrays, p_final=p_final, cost=cost),
+                     stages=_read_stages(g["stages"]) if "stages" in g else None,
+                     warnings=tuple(json.loads(_text(g.attrs.get("warnings_json", "[]")))),
+                     sample_toml=_text(g.attrs.get("sample_toml", "")))
 
 
 def read_runs(path):
@@ -242,6 +284,18 @@ def read_runs(path):
         return [_read(g, name) for name, g in f["runs"].items()]
 
 
+def run_names(path):
+    """Names of the runs of a result file, in write order, without reading them.
+
+    Raises
+    ------
+    ConfigError
+        Missing file, not HDF5, or not a latticedns result file.
+    """
+    with _open(path) as f:
+        return list(f["runs"])
+
+
 def read_run(path, name):
     """One run of a result file by name (see :func:`read_runs`)."""
     with _open(path) as f:
@@ -260,5 +314,6 @@ def read_metadata(path):
     """
     with _open(path) as f:
         out = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+    out = {k: (_text(v) if isinstance(v, bytes) else v) for k, v in out.items()}
     out["metadata"] = json.loads(out.pop("metadata_json", "{}"))
     return out
