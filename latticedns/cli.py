@@ -91,6 +91,12 @@ def _cmd_figure(args):
         if key not in keys:
             raise ConfigError("--set", f"unknown key {key!r}; keys: {', '.join(keys)}")
         overrides[key] = _figure_value(key, value, keys[key][0])
+    if args.preset is not None:  # the preset's Fig. 3 readings; --set keys win
+        from .experiment.presets import PRESETS
+
+        physics = PRESETS[args.preset].physics
+        for key in ("splitting_factor", "gamma2_II_kHz"):
+            overrides.setdefault(key, physics[key])
     conditions = DiffusionConditions(**overrides)
     if not 10 <= args.dpi <= 1200:
         raise ConfigError("--dpi", f"must be in [10, 1200], got {args.dpi}")
@@ -655,6 +661,10 @@ def build_parser():
                                      "rate against its slow and fast limits at Pbar = 0.7.")
     fig.add_argument("name", choices=FIGURES, help="which figure: fig3a or fig3b")
     fig.add_argument("-o", "--output", help="PNG file (default NAME.png)")
+    fig.add_argument("--preset", choices=("calibrated", "paper", "paper-transport"),
+                     help="the Fig. 3 readings of a physics preset (splitting_factor and "
+                          "gamma2_II_kHz; docs/usage.md, Presets): 'paper' draws the "
+                          "paper's reading (~17x at r_h); default: the calibrated readings")
     fig.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help=f"change a condition of the figure (repeatable), e.g. "
                           f"tau_c_us=1.0; keys: {keys} (units and defaults: docs/usage.md)")

@@ -131,3 +131,16 @@ def test_paper_preset_cannot_build_up_the_bundled_dnp():
     r = execute_run(parse_run_document(doc, RUNS)[0]).result
     built = r.visible[r.stage == 1][-1]
     assert 0.025 < built < 0.035
+
+
+def test_fig3a_shows_the_papers_headline_contrast_beside_the_default_reading(tmp_path):
+    """`latticedns figure fig3a` marks x3.8 (the calibrated readings) and, beside it, x18.8
+    under the paper's readings; with --preset paper the drawn curves are the paper's."""
+    from latticedns.cli import main
+    from latticedns.plotting import plot_fig3a
+
+    texts = [t.get_text() for t in plot_fig3a().axes[0].texts]
+    assert any(t.startswith("x3.8: this reading") for t in texts)
+    assert any(t.startswith("x18.8: the paper's reading") and "~17x" in t for t in texts)
+    assert main(["figure", "fig3a", "--preset", "paper", "-o", str(tmp_path / "f.png")]) == 0
+    assert (tmp_path / "f.png").stat().st_size > 20_000

@@ -10,7 +10,7 @@ from ..diffusion import (
     validity_radius_nm,
 )
 
-__all__ = ["plot_fig3a", "plot_fig3b"]
+__all__ = ["plot_fig3a", "plot_fig3b", "on_off_ratio", "PAPER_READING"]
 
 
 def _new_axes(ax):
@@ -47,8 +47,25 @@ def _decorate(ax, c, r):
     return r_h
 
 
+#: The paper's readings of the Fig. 3 conventions (the ``paper`` preset): the full splitting
+#: Delta = A_i - A_j and Gamma_2^(II) = 2.2e4 s^-1 (``docs/theory.md`` section 5).
+PAPER_READING = {"splitting_factor": 1.0, "gamma2_II_kHz": 22.0 / (2.0 * np.pi)}
+
+
+def on_off_ratio(conditions):
+    """D(r_h, Pbar = 0.5) / D(r_h, P_B): the microwave on/off contrast at r_h, and r_h (nm)."""
+    c = conditions
+    r_h = hidden_radius_nm(c.hidden_coupling_kHz, c.averaging)
+    on, off = diffusion_coefficient(r_h, [0.5, c.electron_boltzmann], c)
+    return float(on / off), float(r_h), float(on), float(off)
+
+
 def plot_fig3a(conditions=None, r_nm=None, pbars=None, ax=None):
     """D(r) on log axes for Pbar = 0, 0.1, ..., 1 (Eq. 9), with r_MV, r_h and the invalid region.
+
+    The microwave on/off contrast at r_h (Pbar = 0.5 against Boltzmann) is marked for the
+    drawn conditions and, when they are not the paper's readings (:data:`PAPER_READING`),
+    also under those readings, labelled with the paper's headline ~17x.
 
     Parameters
     ----------
@@ -73,17 +90,33 @@ def plot_fig3a(conditions=None, r_nm=None, pbars=None, ax=None):
     cmap = mpl.colormaps["viridis"]
     for p in pbars:
         ax.plot(r, diffusion_coefficient(r, p, c), color=cmap(p), lw=1.3)
-    r_h = _decorate(ax, c, r)
-    on, off = diffusion_coefficient(r_h, [0.5, c.electron_boltzmann], c)
+    _decorate(ax, c, r)
+    ratio, r_h, on, off = on_off_ratio(c)
+    paper = all(np.isclose(getattr(c, k), v, rtol=1e-3) for k, v in PAPER_READING.items())
     ax.plot([r_h, r_h], [on, off], "o", mfc="none", mec="C3", ms=8)
     ax.annotate("", xy=(r_h, on), xytext=(r_h, off),
                 arrowprops=dict(arrowstyle="->", color="C3"))
-    ax.text(r_h * 1.05, np.sqrt(on * off), f"x{on / off:.1f}", color="C3")
+    ax.text(r_h * 0.95, np.sqrt(on * off),
+            f"x{ratio:.1f}" + (": the paper's reading\n(paper ~17x)" if paper
+                               else ": this reading"), color="C3", fontsize=8, ha="right",
+            bbox=dict(fc="white", ec="none", alpha=0.8, pad=1))
+    if not paper:  # beside it, the paper's headline contrast under the paper's readings
+        from dataclasses import replace
+
+        p_ratio, p_rh, p_on, p_off = on_off_ratio(replace(c, **PAPER_READING))
+        x = p_rh * 1.25
+        ax.plot([x, x], [p_on, p_off], "s", mfc="none", mec="C1", ms=7)
+        ax.annotate("", xy=(x, p_on), xytext=(x, p_off),
+                    arrowprops=dict(arrowstyle="->", color="C1", ls="--"))
+        ax.text(x * 1.05, np.sqrt(p_on * p_off) / 3,
+                f"x{p_ratio:.1f}: the paper's reading\n"
+                rf"($\Delta = A_i - A_j$, $\Gamma_2^{{(II)}}$ = 2.2e4 s$^{{-1}}$; paper ~17x)",
+                color="C1", fontsize=7, bbox=dict(fc="white", ec="none", alpha=0.8, pad=1))
     sm = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap=cmap)
     fig.colorbar(sm, ax=ax, label=r"electron polarization $\bar P$")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(rf"D = W a$^2$, a = {c.a_nm} nm, $\tau_c$ = {c.tau_c_us} $\mu$s, "
-                 rf"$\Gamma_2^{{(II)}}/2\pi$ = {c.gamma2_II_kHz} kHz", fontsize=9)
+                 rf"$\Gamma_2^{{(II)}}/2\pi$ = {c.gamma2_II_kHz:.4g} kHz", fontsize=9)
     return fig
 
 
