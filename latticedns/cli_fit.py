@@ -32,32 +32,20 @@ def add_fit_parser(sub):
     fit.set_defaults(func=_cmd_fit)
 
 
+def _status_line(state):
+    left = "" if state.left_s is None else f", ~{_duration(state.left_s)} left"
+    return (f"{state.phase}: {state.n_evaluations} evaluations, chi^2 {state.chi2:.6g}, "
+            f"{_duration(state.elapsed_s)}{left}")
+
+
 def _duration(seconds):
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
-class _Progress:
-    """One self-overwriting status line on a terminal (nothing when stderr is redirected)."""
-
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.enabled = stream.isatty()
-
-    def __call__(self, state):
-        if self.enabled:
-            left = "" if state.left_s is None else f", ~{_duration(state.left_s)} left"
-            self.stream.write(f"\r{state.phase}: {state.n_evaluations} evaluations, chi^2 "
-                              f"{state.chi2:.6g}, {_duration(state.elapsed_s)}{left}\x1b[K")
-            self.stream.flush()
-
-    def close(self):
-        if self.enabled:
-            self.stream.write("\n")
 
 
 def _cmd_fit(args):
     from .fit import fit, load_fit_file
     from .fit.output import best_run_document, report, write_fit
+    from .cli import _Status
     from .fit.workers import WorkerDied
     from .store import check_output_path, refuse_inputs
 
@@ -72,15 +60,16 @@ def _cmd_fit(args):
     spec = load_fit_file(args.fitfile)  # every file read and validated before any work
     refuse_inputs([output, args.write_run],
                   [spec.path, spec.run_path, *(c.curve.source for c in spec.curves)])
-    progress = _Progress()
+    status = _Status("fit")  # a terminal line, or a line every 10 s to a log
     try:
         result = fit(spec, restarts=args.restarts, profiles=False if args.no_profiles else None,
-                     progress=progress, workers=args.workers)
+                     progress=lambda state: status.update(_status_line(state)),
+                     workers=args.workers)
     except WorkerDied as exc:  # not the input's fault: exit 1, nothing written
-        progress.close()
         print(f"latticedns: error: {exc}", file=sys.stderr)
         return 1
-    progress.close()
+    finally:
+        status.close()
     write_fit(output, result, spec, force=args.force)
     if args.write_run:
         text = best_run_document(result, spec)

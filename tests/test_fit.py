@@ -255,7 +255,10 @@ def test_unidentifiable_parameter_is_flagged(off_truth):
     assert all(a.elapsed_s <= b.elapsed_s for a, b in zip(states, states[1:]))
 
 
-def test_cli_fit_writes_report_result_and_best_run(off_truth, tmp_path, capsys):
+def test_cli_fit_writes_report_result_and_best_run(off_truth, tmp_path, capsys, monkeypatch):
+    import latticedns.cli
+
+    monkeypatch.setattr(latticedns.cli, "PROGRESS_INTERVAL_S", 0.05)  # lines off a terminal
     tmp, run, t, model = off_truth
     rng = np.random.default_rng(11)
     data = tmp_path / "d.csv"
@@ -269,8 +272,11 @@ def test_cli_fit_writes_report_result_and_best_run(off_truth, tmp_path, capsys):
     out, best = tmp_path / "fit.h5", tmp_path / "best.toml"
     assert main(["fit", str(fitfile), "-o", str(out), "--no-profiles",
                  "--write-run", str(best)]) == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "microwave.tau_c_us" in text and "wrote" in text
+    assert any(line.startswith("[fit ") and "evaluations, chi^2" in line
+               for line in captured.err.splitlines()), captured.err
     with h5py.File(out) as f:
         assert f.attrs["fit_file"] == fitfile.read_text()
         assert str(data) in f.attrs["data_files"]
