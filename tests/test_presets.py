@@ -144,3 +144,15 @@ def test_fig3a_shows_the_papers_headline_contrast_beside_the_default_reading(tmp
     assert any(t.startswith("x18.8: the paper's reading") and "~17x" in t for t in texts)
     assert main(["figure", "fig3a", "--preset", "paper", "-o", str(tmp_path / "f.png")]) == 0
     assert (tmp_path / "f.png").stat().st_size > 20_000
+
+
+def test_the_channel_continuum_takes_its_glass_from_the_sample_and_is_not_warned():
+    s = spec_of(run={"model": "continuum"}, physics={"transport": "channels"})
+    assert s.warnings == ()
+    assert (s.physics.proton_density_per_nm3, s.physics.min_dist_proton_proton_nm,
+            s.physics.min_dist_radical_radical_nm, s.physics.r_in_nm) == pytest.approx(
+        (s.sample.protons_per_nm3, 0.15, 0.6, 0.3))
+    assert s.physics.channel_cutoff_nm == 1.5
+    paper = spec_of(run={"model": "continuum"}, physics={"transport": "channels",
+                                                         "preset": "paper"})
+    assert paper.physics.channel_cutoff_nm == 1.0  # the preset's flip-flop cutoff

@@ -17,7 +17,7 @@ Examples
 >>> import numpy as np
 >>> from latticedns.continuum.mesh import graded_vertices, radial_basis
 >>> from latticedns.continuum.forms import assemble_mass
->>> basis = radial_basis(graded_vertices(1.0, 2.0, 3), "P1")
+>>> basis = radial_basis(graded_vertices(1.0, 2.0, h_max_nm=0.3), "P1")
 >>> M = assemble_mass(basis)
 >>> round(float(np.ones(basis.N) @ M @ np.ones(basis.N)), 12)  # (2^3 - 1^3) / 3
 2.333333333333

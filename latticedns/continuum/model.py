@@ -53,6 +53,9 @@ class ContinuumModel:
     Parameters
     ----------
     params : ContinuumParameters, optional
+        With ``transport = "channels"`` the instance is a
+        :class:`latticedns.continuum.channel_model.ChannelContinuumModel` (sampled near
+        zone feeding the radial field, ``docs/theory.md`` 8.8).
 
     Attributes
     ----------
@@ -64,6 +67,13 @@ class ContinuumModel:
     mass : scipy.sparse.csr_matrix, shape (n, n)
         Consistent mass ``int r^2 phi_i phi_j dr`` in nm^3 (assembled once).
     """
+
+    def __new__(cls, params=None):
+        if cls is ContinuumModel and params is not None and params.transport == "channels":
+            from .channel_model import ChannelContinuumModel
+
+            return super().__new__(ChannelContinuumModel)
+        return super().__new__(cls)
 
     def __init__(self, params=None):
         self.params = p = params or ContinuumParameters()

@@ -23,13 +23,17 @@ from .._args import check_choice
 from ..errors import ConfigError
 from ..rates import LIMITS
 from .boundary import BOUNDARY_AVERAGINGS
+from .channels import TRANSPORTS
 from .mesh import ELEMENTS
 
 __all__ = ["ContinuumParameters", "REMOVED"]
 
 _POSITIVE = ("radical_mM", "r_in_nm", "a_nm", "gamma2_II_kHz", "b0_T", "temperature_K",
              "t1_bulk_s", "dnp_r0_nm", "bandwidth_kHz", "splitting_factor", "mesh_refinement",
-             "h_max_nm", "h_inner_nm", "h_boundary_nm", "mesh_lnD_step")
+             "h_max_nm", "h_inner_nm", "h_boundary_nm", "mesh_lnD_step",
+             "proton_density_per_nm3", "channel_radius_nm", "channel_cutoff_nm",
+             "channel_hyperfine_cutoff_nm")
+_NON_NEGATIVE = ("min_dist_proton_proton_nm", "min_dist_radical_radical_nm")
 
 #: Keys of earlier versions and what replaced them (a clear message instead of "unknown").
 REMOVED = {"n_elements": "mesh_refinement (and h_max_nm, h_inner_nm, h_boundary_nm)",
@@ -90,6 +94,29 @@ class ContinuumParameters:
         polarization at (``b0_T``, ``temperature_K``), which is always included.
     intorder : int or None
         Gauss quadrature order (None: ``2 * degree + 4``).
+    transport : str
+        Transport closure, one of :data:`latticedns.continuum.channels.TRANSPORTS`:
+        "pair" (default: the one-pair D(r) of Fig. 3 on the whole sphere) or "channels"
+        (the protons of the near zone ``r < channel_radius_nm`` sampled explicitly from the
+        glass statistics, exchanging through their own pair rates with each other and with
+        the radial bulk field; ``docs/theory.md`` 8.8).  The keys below apply to
+        "channels" only.
+    proton_density_per_nm3 : float
+        1H density of the sampled glass, 1/nm^3 (7.477, DNP juice; as the sample's key).
+    min_dist_proton_proton_nm, min_dist_radical_radical_nm : float
+        Hard cores of the sampled glass in nm (0.15, 0.6; as the sample's keys); the
+        proton-radical one is ``r_in_nm``.
+    channel_radius_nm : float
+        Radius r_c of the near zone in nm (1.2; in (r_in, r_MV)): protons whose nearest
+        radical is closer are explicit, the field covers ``[r_c, r_MV]``.
+    channel_radicals : int
+        Number M of sampled radicals (80: 4.2e3 near protons at 50 mM); the statistical
+        error of the model falls as M^-1/2, as a lattice's with M radicals.
+    channel_seed : int
+        Seed of the sampled glass (1).
+    channel_cutoff_nm, channel_hyperfine_cutoff_nm : float
+        Flip-flop and hyperfine cutoffs of the sampled couplings in nm (1.5, 3.0: the
+        lattice's defaults); both must be below half the sampled box edge.
     """
 
     radical_mM: float = 50.0
@@ -115,6 +142,15 @@ class ContinuumParameters:
     bandwidth_kHz: float = 200.0
     boundary_pbars: tuple = ()
     intorder: int | None = None
+    transport: str = "pair"
+    proton_density_per_nm3: float = 7.477
+    min_dist_proton_proton_nm: float = 0.15
+    min_dist_radical_radical_nm: float = 0.6
+    channel_radius_nm: float = 1.2
+    channel_radicals: int = 80
+    channel_seed: int = 1
+    channel_cutoff_nm: float = 1.5
+    channel_hyperfine_cutoff_nm: float = 3.0
 
     def __post_init__(self):
         for key in _POSITIVE:
@@ -148,6 +184,30 @@ class ContinuumParameters:
         if not all(np.isfinite(p) and -1 <= p <= 1 for p in pbars):
             raise ConfigError("boundary_pbars", f"must lie in [-1, 1], got {pbars!r}")
         object.__setattr__(self, "boundary_pbars", pbars)
+        self._check_channels(r_out)
+
+    def _check_channels(self, r_out):
+        check_choice("transport", self.transport, TRANSPORTS)
+        for key in _NON_NEGATIVE:
+            v = getattr(self, key)
+            if not _is_number(v) or not np.isfinite(v) or v < 0:
+                raise ConfigError(key, f"must be a finite number >= 0, got {v!r}")
+        for key, lo in (("channel_radicals", 1), ("channel_seed", 0)):
+            v = getattr(self, key)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+                raise ConfigError(key, f"must be an integer >= {lo}, got {v!r}")
+        if self.transport != "channels":  # the sampled zone's geometry matters only there
+            return
+        if not self.r_in_nm < self.channel_radius_nm < r_out:
+            raise ConfigError("channel_radius_nm", f"must lie in (r_in, r_MV) = "
+                              f"({self.r_in_nm:g}, {r_out:.4g}) nm, got "
+                              f"{self.channel_radius_nm!r}")
+        half = 0.5 * float(np.cbrt(self.channel_radicals / (self.radical_mM * 6.02214076e-4)))
+        for key in ("channel_cutoff_nm", "channel_hyperfine_cutoff_nm"):
+            if getattr(self, key) >= half:
+                raise ConfigError(key, f"must be < half the sampled box edge ({half:.4g} nm "
+                                  f"for channel_radicals = {self.channel_radicals}), got "
+                                  f"{getattr(self, key)!r}")
 
     @property
     def r_out_nm(self):

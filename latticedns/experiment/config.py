@@ -258,6 +258,14 @@ def _resolve(doc, base_dir):
     else:
         physics_in.setdefault("radical_mM", sample.radical_mM)
         physics_in.setdefault("r_in_nm", sample.min_dist_proton_radical_nm)
+        # the glass of the sampled near zone (transport = "channels") is the sample's, and
+        # its flip-flop cutoff the lattice key's (or the preset's)
+        physics_in.setdefault("proton_density_per_nm3", sample.protons_per_nm3)
+        for key in ("min_dist_proton_proton_nm", "min_dist_radical_radical_nm"):
+            physics_in.setdefault(key, getattr(sample, key))
+        cutoff = physics_in.pop("cutoff_nm", preset.physics.get("cutoff_nm"))
+        if cutoff is not None:
+            physics_in.setdefault("channel_cutoff_nm", cutoff)
         physics_in.setdefault("bandwidth_kHz", run["bandwidth_kHz"])
         physics = _build(ContinuumParameters, physics_in, "physics", LatticeParameters)
     for key in _SHARED:
