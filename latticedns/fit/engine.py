@@ -399,7 +399,11 @@ def _fit(obj, tracker, restarts, seed, use_profiles):
     s2 = 1.0 if obj.sigma_given else (chi2 / dof if dof > 0 else math.nan)
     tracker.enter("uncertainties")
     J = obj.jacobian(theta, lower, upper)
-    warnings = []
+    # the base run's validity warnings (at the optimum: a preset override, the continuum's
+    # departure from the lattice, a calibration used elsewhere), once each
+    warnings = list(dict.fromkeys(
+        f"run file: {w}" for run in spec.specs(obj.values(theta), (spec.seeds or (None,))[0])
+        for w in run.warnings))
     U, sv, Vt = np.linalg.svd(J, full_matrices=False)
     if sv.size and sv[-1] <= 1e-8 * sv[0]:
         combo = ", ".join(f"{v:+.2f} {p.key}" for v, p in zip(Vt[-1], params) if abs(v) > 0.1)
