@@ -96,6 +96,7 @@ RUN_CASES = [
     ("n_outputs bool", sub("n_outputs = 16", "n_outputs = true"), "stage.prepare.n_outputs"),
     ("splitting factor overflows", physics("splitting_factor = 1e300"),
      "physics.splitting_factor"),
+    ("pulse model", sub("rtol = 1e-6", 'rtol = 1e-6\npulse_model = "sudden"'), "run.pulse_model"),
     ("rtol below rounding", sub("rtol = 1e-6", "rtol = 1e-300"), "run.rtol"),
     ("stage unknown key", sub('type = "saturate"', 'type = "saturate"\ncolour = 1'),
      "stage.0.colour"),

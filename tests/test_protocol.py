@@ -1,5 +1,7 @@
 """HypRes protocol on the lattice: linearity, selective saturation, pulses, microwave series."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -179,3 +181,20 @@ def test_profiles_between_discrete_pulses_are_the_state_at_their_time():
     w = m.radial_profile_weights(res.profile_edges_nm)
     for t, prof in zip(res.profile_t_s, res.profiles):
         np.testing.assert_allclose(prof, w @ expected[float(t)], rtol=1e-8, atol=1e-12)
+
+
+def test_the_pulse_model_is_a_choice_and_is_recorded(model):
+    """run.pulse_model reaches run_protocol; the model that ran is in the result's cost."""
+    from latticedns.experiment import parse_run_document, protocol_options
+    from latticedns.tomlfile import read_toml
+
+    stages = hypres(+1, n=4)
+    assert run_protocol(model, stages, method="dense").cost["pulse_model"] == "discrete"
+    assert run_protocol(model, stages, method="krylov").cost["pulse_model"] == "continuous"
+    with pytest.raises(ConfigError, match="pulse_model"):
+        run_protocol(model, stages, pulse_model="sudden")
+    runs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs")
+    doc, _ = read_toml(os.path.join(runs, "hypres-mw-off.toml"), "run file")
+    doc["run"]["pulse_model"] = "continuous"
+    spec = parse_run_document(doc, runs)[0]
+    assert protocol_options(spec.run)["pulse_model"] == "continuous"

@@ -21,7 +21,7 @@ from ..lattice.model import LatticeParameters
 from ..protocol import STAGE_TYPES, MicrowaveCalibration
 from ..propagation.methods import available_methods
 from ..propagation.solvers import SOLVERS
-from ..protocol.runner import VISIBLE_POOLS
+from ..protocol.runner import PULSE_MODELS, VISIBLE_POOLS
 from ..tomlfile import read_toml
 from .presets import DEFAULT_PRESET, apply_preset
 from .validity import run_warnings
@@ -41,6 +41,7 @@ RUN_KEYS = {
     "bandwidth_kHz": 200.0,
     "visible_pool": "saturated",
     "profile_times_s": [],
+    "pulse_model": "auto",
     "profile_edges_nm": None,
     "mesh_check": False,
 }
@@ -237,6 +238,7 @@ def _resolve(doc, base_dir):
         raise ConfigError("run.mesh_check", "applies to model = \"continuum\" only (the "
                           "lattice has no mesh)")
     check_choice("run.solver", run["solver"], SOLVERS)
+    check_choice("run.pulse_model", run["pulse_model"], PULSE_MODELS)
     if run["solver"] not in ("auto", "dense", "splu"):  # an optional backend, named
         from ..propagation import solvers
 

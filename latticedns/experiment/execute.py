@@ -57,7 +57,7 @@ def protocol_options(run):
     return dict(bandwidth_kHz=run["bandwidth_kHz"], profile_edges_nm=run["profile_edges_nm"],
                 profile_times_s=run["profile_times_s"], method=run["method"],
                 solver=run["solver"], rtol=run["rtol"],
-                visible_pool=run["visible_pool"])
+                visible_pool=run["visible_pool"], pulse_model=run["pulse_model"])
 
 
 def _positions(sample):

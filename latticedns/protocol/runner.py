@@ -41,10 +41,13 @@ from ..propagation.solvers import SOLVERS
 from .microwave import OFF, MicrowaveCalibration
 from .stages import Delay, Detect, Microwave, Saturate, SelectiveSaturate
 
-__all__ = ["VISIBLE_POOLS", "ProtocolResult", "run_protocol"]
+__all__ = ["VISIBLE_POOLS", "PULSE_MODELS", "ProtocolResult", "run_protocol"]
 
 #: How the visible set is chosen after a selective saturation (module docstring).
 VISIBLE_POOLS = ("saturated", "shift")
+#: Small-angle detection pulse models (``docs/theory.md`` section 7): "auto" is "discrete"
+#: for the dense method without a mass matrix, else "continuous".
+PULSE_MODELS = ("auto", "discrete", "continuous")
 
 
 @dataclass
@@ -177,6 +180,7 @@ class _Protocol:
         self.model, self.cal = model, calibration or MicrowaveCalibration()
         self.method = auto_method(model.n, model.mass is not None) if method == "auto" \
             else method
+        check_choice("pulse_model", pulse_model, PULSE_MODELS)
         if pulse_model == "auto":
             pulse_model = "discrete" if self.method == "dense" and model.mass is None \
                 else "continuous"
@@ -189,7 +193,9 @@ class _Protocol:
     def start(self, stages, p0=None):
         model = self.model
         p = np.full(model.n, model.params.proton_thermal) if p0 is None else np.array(p0, float)
-        return _Run(p, _Recorder(model, self.edges, self.profile_times_s), self.plans(stages))
+        run = _Run(p, _Recorder(model, self.edges, self.profile_times_s), self.plans(stages))
+        run.cost["pulse_model"] = self.pulse_model  # as resolved from "auto"
+        return run
 
     def plans(self, stages):
         """``{(operator condition, with pulse loss): (t_ref, ...)}`` of a stage list.
