@@ -33,6 +33,12 @@ class ElectronCondition:
         Correlation time in microseconds of the electron S_z noise that Eq. 6 samples at
         the nuclear Larmor frequency (> 0); None: ``tau_c_us``, as in the paper
         (``docs/theory.md``, section 7).
+    electrons : latticedns.lattice.electrons.ElectronFlipflops or None
+        Set by ``microwave.tau_c_model = "sample"``: a model with explicit radicals then
+        gives each radical its own Gamma_c,e from its neighbours (``docs/theory.md``,
+        section 7b) and ``tau_c_us`` is the reference value (median or mean radical) at
+        the calibration's reference concentration (:meth:`tau_c_us_at_mM` at another
+        one).  None: one ``tau_c_us`` for every radical.
     """
 
     pbar: float
@@ -40,6 +46,7 @@ class ElectronCondition:
     dnp_rate_per_s: float = 0.0
     dnp_target: float = 0.0
     relaxation_tau_c_us: float | None = None
+    electrons: object = None
 
     def __post_init__(self):
         for key, lo, hi in (("pbar", -1.0, 1.0), ("dnp_target", -1.0, 1.0)):
@@ -53,6 +60,11 @@ class ElectronCondition:
                 raise ConfigError(key, f"must be > 0 us, got {v!r}")
         if not (np.isfinite(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
             raise ConfigError("dnp_rate_per_s", f"must be >= 0 s^-1, got {self.dnp_rate_per_s!r}")
+        # an ElectronFlipflops (latticedns.lattice.electrons; not imported here: the
+        # conditions sit below the models)
+        if self.electrons is not None and not hasattr(self.electrons, "reference_gamma_c"):
+            raise ConfigError("electrons", f"must be an ElectronFlipflops or None, got "
+                                           f"{type(self.electrons).__name__}")
 
     @property
     def operator_condition(self):
@@ -74,3 +86,16 @@ class ElectronCondition:
         if self.relaxation_tau_c_us is None:
             return self.gamma_c
         return 1e6 / self.relaxation_tau_c_us
+
+    def tau_c_us_at_mM(self, radical_mM):
+        """tau_c in us for a model without explicit radicals at a radical concentration (mM).
+
+        With ``electrons``: 1 / (1/T1e + (1 - Pbar^2) s S(n)), S(n) the chosen statistic
+        (median or mean) of sum_l W_kl of random samples at that concentration
+        (``docs/theory.md``, section 7b), so that the continuum follows the
+        concentration; equal to ``tau_c_us`` at the reference concentration.  Without:
+        ``tau_c_us`` whatever the concentration.
+        """
+        if self.electrons is None:
+            return self.tau_c_us
+        return 1e6 / self.electrons.reference_gamma_c(self.pbar, radical_mM)

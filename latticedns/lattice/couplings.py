@@ -4,7 +4,11 @@ Multi-electron treatment (``docs/theory.md``, section 6): each proton's secular 
 the sum over radicals within the hyperfine cutoff, so a pair's static splitting is
 ``delta_s = sum_e (A_ie - A_je)``; the electrons fluctuate independently with the same
 Gamma_c and Pbar, so the variance of the noisy splitting is ``delta_n^2 = sum_e (A_ie - A_je)^2``.
-With one radical both reduce to the single-electron Delta.  Units: nm, rad/s.
+With one radical both reduce to the single-electron Delta.  With per-radical noise rates
+(``microwave.tau_c_model = "sample"``, section 7b) a pair's rate is the variance-weighted
+geometric mean of its radicals' Gamma_c,e, with weights (A_ie - A_je)^2
+(:func:`pair_weighted_log_mean`), computed chunk by chunk from the sparse (proton,
+radical) list without storing the (pair, radical) terms.  Units: nm, rad/s.
 """
 
 from dataclasses import dataclass
@@ -15,9 +19,13 @@ import scipy.sparse as sp
 from ..couplings import flipflop_coupling, hyperfine_pseudosecular_sq, hyperfine_secular
 from .neighbours import nearest_radical_distance, proton_pairs, proton_radical_pairs
 
-__all__ = ["CouplingGeometry", "coupling_geometry", "neighbour_zero_quantum_sums"]
+__all__ = ["CouplingGeometry", "coupling_geometry", "neighbour_zero_quantum_sums",
+           "pair_radical_terms", "pair_weighted_log_mean"]
 
 _CHUNK = 1_000_000
+#: Pairs per chunk of the (pair, radical) expansion: ~7 terms per pair at 50 mM, ~50 bytes
+#: of temporaries per term (~100 MB per chunk).
+_TERM_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +92,86 @@ def _shared_products(i, j, owner, column, value, n_columns):
         at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
         partner = np.where(keys[at] == want, value[at], 0.0)
         out[lo:lo + _CHUNK] = np.bincount(pair, weights=value[entry] * partner, minlength=len(ic))
+    return out
+
+
+def _row_entries(rows, counts, start):
+    """Entries of the sparse rows ``rows``: (local row number, entry index), row by row."""
+    rep = counts[rows]
+    local = np.repeat(np.arange(len(rows)), rep)
+    first = np.cumsum(rep) - rep
+    entry = np.repeat(start[rows], rep) + np.arange(len(local)) - np.repeat(first, rep)
+    return local, entry
+
+
+def pair_radical_terms(i, j, owner, column, value, n_columns, chunk=_TERM_CHUNK):
+    """The terms ``v[i, e] - v[j, e]`` of every pair over the union of the columns of rows i, j.
+
+    ``(owner, column, value)`` is a sparse list sorted by (owner, column) (e.g. the
+    (proton, radical, A_z) entries within the hyperfine cutoff; a missing entry is 0).
+    Yields, for each chunk of ``chunk`` pairs starting at pair ``lo``, the tuple
+    ``(lo, pair, col, diff)``: ``pair`` the index of the pair within the chunk, ``col``
+    the column e and ``diff`` = v[i, e] - v[j, e], each (pair, e) once.  Memory O(chunk k),
+    k the entries per row; nothing is kept between chunks.
+    """
+    i = np.asarray(i)
+    j = np.asarray(j)
+    n_rows = int(max(i.max(initial=-1), j.max(initial=-1), np.max(owner, initial=-1)) + 1)
+    counts = np.bincount(owner, minlength=n_rows)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    keys = owner.astype(np.int64) * n_columns + column
+    last = max(len(keys) - 1, 0)
+    safe_keys = keys if len(keys) else np.full(1, -1, np.int64)
+    safe_values = value if len(value) else np.zeros(1)
+    for lo in range(0, len(i), chunk):
+        ic, jc = i[lo:lo + chunk], j[lo:lo + chunk]
+        found = []
+        for row, other in ((ic, jc), (jc, ic)):
+            pair, entry = _row_entries(row, counts, start)
+            col = column[entry]
+            want = other[pair].astype(np.int64) * n_columns + col
+            at = np.minimum(np.searchsorted(safe_keys, want), last)
+            found.append((pair, entry, col, at, safe_keys[at] == want))
+        (p1, e1, c1, at1, hit1), (p2, e2, c2, _, hit2) = found
+        d1 = value[e1] - np.where(hit1, safe_values[at1], 0.0)
+        only2 = ~hit2  # columns of row j absent from row i: v[i, e] = 0
+        yield (lo, np.concatenate([p1, p2[only2]]), np.concatenate([c1, c2[only2]]),
+               np.concatenate([d1, -value[e2[only2]]]))
+
+
+def pair_weighted_log_mean(i, j, owner, column, value, n_columns, log_values, fallback):
+    """``sum_e w_pe log_values[e] / sum_e w_pe`` per pair, ``w_pe = (v[i, e] - v[j, e])^2``.
+
+    With ``log_values = ln Gamma_c,e`` its exponential is the variance-weighted geometric
+    mean of the radicals' noise rates (``docs/theory.md``, section 7b); pairs without
+    weight (no radical, or equal couplings) get ``fallback``.  Exact for equal values:
+    every pair then gets that value to a few ulp.
+
+    Parameters
+    ----------
+    i, j : ndarray, shape (P,)
+        Pairs.
+    owner, column, value : ndarray
+        Sparse (row, column, value) list sorted by (row, column).
+    n_columns : int
+        Number of columns (radicals).
+    log_values : ndarray, shape (n_columns,)
+        The per-column quantity averaged.
+    fallback : float
+
+    Returns
+    -------
+    ndarray, shape (P,)
+    """
+    out = np.full(len(i), float(fallback))
+    log_values = np.asarray(log_values, float)
+    for lo, pair, col, diff in pair_radical_terms(i, j, owner, column, value, n_columns):
+        m = min(_TERM_CHUNK, len(i) - lo)
+        w = diff * diff
+        den = np.bincount(pair, w, minlength=m)
+        num = np.bincount(pair, w * log_values[col], minlength=m)
+        has = den > 0
+        out[lo:lo + m] = np.where(has, num / np.where(has, den, 1.0), fallback)
     return out
 
 

@@ -19,17 +19,20 @@ True
 """
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from ..constants import GAMMA_H, boltzmann_polarization, larmor_angular
 from ..errors import ConfigError
 from ..lineshape import check_lineshape, flipflop_rate_lineshape
+from ..couplings import hyperfine_pseudosecular_sq, hyperfine_secular
 from ..rates import MAX_SPLITTING_FACTOR, paramagnetic_relaxation_rate
 from ..resources import threads
 from ..system import LinearSystem
-from .couplings import coupling_geometry, neighbour_zero_quantum_sums
+from .couplings import coupling_geometry, neighbour_zero_quantum_sums, pair_weighted_log_mean
+from .electrons import sample_electron_rates
+from .neighbours import proton_radical_pairs
 from .ratematrix import assemble, build_pattern
 
 __all__ = ["LatticeParameters", "LatticeModel", "effective_splitting"]
@@ -156,6 +159,8 @@ class LatticeModel:
         self._dnp_profile = p.dnp_r0_nm ** 6 * g.inv_r6
         self._cache = {}
         self._operators = {}
+        self._electrons = {}  # ElectronFlipflops (scale 1) -> ElectronRates ("sample")
+        self._hf_entries = None  # (proton, radical, A_z, A+A-) entries, built on request
 
     @property
     def n(self):
@@ -165,26 +170,93 @@ class LatticeModel:
     def gamma1(self, condition):
         """Gamma_1 of every proton (Eq. 6 summed over radicals), s^-1, shape (N,).
 
-        The electron noise correlation rate is ``condition.gamma_c_relaxation``.
+        The electron noise correlation rate is ``condition.gamma_c_relaxation``; with
+        ``condition.electrons`` (``tau_c_model = "sample"``) and Eq. 6 at the flip-flop
+        rate (``relaxation_tau_c = "tau_c"``), each radical's own Gamma_c,e
+        (:meth:`radical_gamma_c`) in its term.
         """
         omega0 = float(larmor_angular(GAMMA_H, self.params.b0_T))
+        if condition.electrons is not None and condition.relaxation_tau_c_us is None:
+            proton, radical, _, apm = self._hyperfine_entries()
+            terms = paramagnetic_relaxation_rate(apm, condition.pbar,
+                                                 self.radical_gamma_c(condition)[radical], omega0)
+            return np.bincount(proton, terms, self.n)
         return paramagnetic_relaxation_rate(self.geometry.apm_sq, condition.pbar,
                                             condition.gamma_c_relaxation, omega0)
 
-    def pair_rates(self, condition, gamma1=None):
+    def electron_rates(self, condition):
+        """The :class:`~latticedns.lattice.electrons.ElectronRates` of this sample for
+        ``condition.electrons``, or None without them.  The flip-flop sums are cached per
+        parameter set apart from the scale (a fit of tau_c_us reuses them)."""
+        params = condition.electrons
+        if params is None:
+            return None
+        key = replace(params, scale=1.0)
+        if key not in self._electrons:
+            self._electrons[key] = sample_electron_rates(self.sample, key)
+        rates = self._electrons[key]
+        return rates if params == key else replace(rates, params=params)
+
+    def radical_gamma_c(self, condition):
+        """Gamma_c,e of every radical (s^-1, shape (M,)) from the sample (section 7b); the
+        condition's single ``gamma_c`` for every radical without ``condition.electrons``."""
+        rates = self.electron_rates(condition)
+        if rates is None:
+            return np.full(self.sample.n_radicals, condition.gamma_c)
+        return rates.gamma_c(condition.pbar)
+
+    def pair_gamma_c(self, gamma_c_radicals):
+        """Each pair's noise rate from per-radical rates, s^-1, shape (P,).
+
+        The variance-weighted geometric mean exp(sum_e w_e ln Gamma_c,e / sum_e w_e) with
+        w_e = (A_ie - A_je)^2 over the radicals within the hyperfine cutoff of i or j
+        (``docs/theory.md``, section 7b); equal rates give that rate (to a few ulp).
+        Pairs without noise (w = 0) get the geometric mean over all radicals.
+        """
+        rates = np.asarray(gamma_c_radicals, float)
+        g = self.geometry
+        if len(rates) == 0:
+            raise ConfigError("gamma_c_radicals", "the sample has no radical")
+        # relative to one radical's rate: equal rates give exp(0) = 1 and that rate, bit
+        # for bit (the Voigt form is not smooth to 1e-12 in Gamma_c at its degenerate roots)
+        ref = rates[0]
+        logs = np.log(rates / ref)
+        proton, radical, a, _ = self._hyperfine_entries()
+        return ref * np.exp(pair_weighted_log_mean(g.i, g.j, proton, radical, a, len(rates),
+                                                   logs, logs.mean()))
+
+    def _hyperfine_entries(self):
+        # The (proton, radical) list within the hyperfine cutoff with A_z (rad/s) and A+A-
+        # ((rad/s)^2) per entry: built once, only for the per-radical noise rates.
+        if self._hf_entries is None:
+            hf = proton_radical_pairs(self.sample, self.params.hyperfine_cutoff_nm)
+            self._hf_entries = (hf.proton, hf.radical,
+                                hyperfine_secular(hf.distances_nm, hf.cos_theta),
+                                hyperfine_pseudosecular_sq(hf.distances_nm, hf.cos_theta))
+        return self._hf_entries
+
+    def pair_rates(self, condition, gamma1=None, gamma_c_radicals=None):
         """Flip-flop rates W_ij (Eq. 9 or its Voigt form, multi-electron splitting), s^-1, (P,).
 
         ``gamma1`` (shape (N,), s^-1) may be passed when already computed for ``condition``.
+        The electron noise rate is ``condition.gamma_c`` for every pair; with
+        ``condition.electrons`` (or explicit ``gamma_c_radicals``, s^-1, shape (M,)) each
+        pair's :meth:`pair_gamma_c` of the radicals' Gamma_c,e.
         """
         g = self.geometry
         g1 = self.gamma1(condition) if gamma1 is None else gamma1
         gamma_l = g1[g.i] + g1[g.j]
         f = self.params.splitting_factor
         delta, pbar = effective_splitting(f * g.delta_s, f * f * g.delta_n2, condition.pbar)
+        if gamma_c_radicals is None and condition.electrons is not None:
+            gamma_c_radicals = self.radical_gamma_c(condition)
+        gamma_c = (condition.gamma_c if gamma_c_radicals is None
+                   else self.pair_gamma_c(gamma_c_radicals))
 
         def rates(part):
             return flipflop_rate_lineshape(g.d12[part], delta[part], pbar[part],
-                                           condition.gamma_c, gamma_l[part],
+                                           gamma_c[part] if np.ndim(gamma_c) else gamma_c,
+                                           gamma_l[part],
                                            self._gamma2_II[part], self.params.lineshape)
 
         return _elementwise_in_threads(rates, len(g.d12))
@@ -231,6 +303,7 @@ class LatticeModel:
         """Drop the cached operators (a long fit visits many conditions)."""
         self._cache.clear()
         self._operators.clear()
+        self._electrons.clear()
 
     def system(self, condition):
         """The :class:`~latticedns.system.LinearSystem` ``dp/dt = L p + s`` (identity mass)."""

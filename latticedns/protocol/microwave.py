@@ -20,7 +20,17 @@ probability (1 - Pbar^2) of finding two electrons antiparallel, and by electron 
 (``tau_c_model = "flipflop"``, default), anchored at the paper's tau_c = 0.5 us under full
 microwave power (Pbar_ref = 0.5); at the Boltzmann Pbar = 0.99926 this gives
 tau_c = 253 us.  ``tau_c_model = "constant"`` keeps tau_c,ref for every condition (the
-paper's Fig. 3).
+paper's Fig. 3).  ``tau_c_model = "sample"`` derives each radical's rate from its
+neighbours (``docs/theory.md``, section 7b; :mod:`latticedns.lattice.electrons`):
+
+    Gamma_c,k = 1/T1e + (1 - Pbar^2) s sum_l W_kl
+
+with the golden-rule e-e flip-flop rates W_kl of the radicals' actual vectors and drawn EPR
+offsets; s makes the median (or mean, ``tau_c_statistic``) radical of random samples at
+``tau_c_ref_mM`` have tau_c,ref at Pbar_ref (``tau_c_scale = "anchor"``), or is 1
+(``"absolute"``).  The condition then carries the parameters
+(``ElectronCondition.electrons``) and, as its single tau_c, that reference radical's at
+``tau_c_ref_mM``: with the anchor, exactly the "flipflop" value.
 
 Relaxation (Eq. 6, ``docs/theory.md``, section 7): Eq. 6 samples the electron S_z noise at
 the nuclear Larmor frequency omega_0.  Flip-flops conserve electron Zeeman energy and leave
@@ -28,7 +38,7 @@ no noise there, so by default (``relaxation_tau_c = "electron_t1"``) Eq. 6 uses 
 electron T1 as the correlation time; ``"tau_c"`` uses the flip-flop tau_c (the paper).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -36,11 +46,15 @@ from ..conditions import ElectronCondition
 from ..constants import GAMMA_E, boltzmann_polarization
 from .._args import check_choice, check_number, is_real
 from ..errors import ConfigError
+from ..lattice.electrons import STATISTICS, ElectronFlipflops, anchor_scale, tempol_epr_sigma
 
-__all__ = ["TAU_C_MODELS", "RELAXATION_TAU_C", "MicrowaveSetting", "MicrowaveCalibration"]
+__all__ = ["TAU_C_MODELS", "TAU_C_SCALES", "RELAXATION_TAU_C", "MicrowaveSetting",
+           "MicrowaveCalibration"]
 
-#: How the electron correlation time follows the mean electron polarization.
-TAU_C_MODELS = ("flipflop", "constant")
+#: How the electron correlation time follows the mean electron polarization (and the sample).
+TAU_C_MODELS = ("flipflop", "constant", "sample")
+#: How ``tau_c_model = "sample"`` sets the scale of its flip-flop rates.
+TAU_C_SCALES = ("anchor", "absolute")
 
 #: Which correlation time Eq. 6 samples at the nuclear Larmor frequency.
 RELAXATION_TAU_C = ("electron_t1", "tau_c")
@@ -133,6 +147,30 @@ class MicrowaveCalibration:
         dnp_rate_per_s, dnp_target and pbar_table were determined (7.05 T, 1.2 K: the
         paper's).  They change no number; a run at another field or temperature is
         warned that it reuses them (`latticedns.experiment.validity`).
+    tau_c_scale : {"anchor", "absolute"}
+        ``tau_c_model = "sample"`` only: scale its flip-flop rates so that the reference
+        radical (``tau_c_statistic``) of random samples at (``tau_c_pbar_ref``,
+        ``tau_c_ref_mM``) has tau_c = ``tau_c_us`` ("anchor", default), or use the golden
+        rule as it is ("absolute").
+    tau_c_ref_mM : float
+        Radical concentration of the anchor in mM (50, the paper's sample).
+    tau_c_statistic : {"median", "mean"}
+        Which radical of random samples the anchor (and models without explicit radicals)
+        stands for: the median of sum_l W_kl ("median", default: the typical radical) or
+        its ensemble mean ("mean", carried by rare resonant close pairs).
+    epr_sigma_MHz : float or None
+        Standard deviation of the Gaussian inhomogeneous EPR line, sigma_e / 2pi in MHz;
+        None (default): TEMPOL at ``b0_T`` from its g and 14N tensors (194.7 MHz at
+        7.05 T; :func:`latticedns.lattice.electrons.tempol_epr_sigma`).
+    electron_t2_us : float
+        Homogeneous electron T2e in us (1.0); the e-e pair line decays at 2/T2e.
+    ee_cutoff_nm : float or None
+        e-e cutoff in nm (< half the lattice's box edge); None (default): 2 r_MV of the
+        concentration, r_MV = (3 / (4 pi n))^(1/3) (3.99 nm at 50 mM).
+    ee_min_dist_nm : float
+        Closest radical approach of the reference sample and the mean field in nm (0.6,
+        the default ``sample.min_dist_radical_radical_nm``; the lattice's own sample keeps
+        its own).
     """
 
     b0_T: float = 7.05
@@ -148,9 +186,25 @@ class MicrowaveCalibration:
     pbar_table: tuple = field(default=())
     calibration_b0_T: float = 7.05
     calibration_temperature_K: float = 1.2
+    tau_c_scale: str = "anchor"
+    tau_c_ref_mM: float = 50.0
+    tau_c_statistic: str = "median"
+    epr_sigma_MHz: float | None = None
+    electron_t2_us: float = 1.0
+    ee_cutoff_nm: float | None = None
+    ee_min_dist_nm: float = 0.6
 
     def __post_init__(self):
         check_choice("tau_c_model", self.tau_c_model, TAU_C_MODELS)
+        check_choice("tau_c_scale", self.tau_c_scale, TAU_C_SCALES)
+        check_choice("tau_c_statistic", self.tau_c_statistic, STATISTICS)
+        check_number("tau_c_ref_mM", self.tau_c_ref_mM, 1e-6, 1e4, "mM")
+        if self.epr_sigma_MHz is not None:
+            check_number("epr_sigma_MHz", self.epr_sigma_MHz, 1e-6, 1e6, "MHz")
+        check_number("electron_t2_us", self.electron_t2_us, *TAU_RANGE_US, "us")
+        if self.ee_cutoff_nm is not None:
+            check_number("ee_cutoff_nm", self.ee_cutoff_nm, 1e-3, 1e3, "nm")
+        check_number("ee_min_dist_nm", self.ee_min_dist_nm, 1e-3, 1e2, "nm")
         check_choice("relaxation_tau_c", self.relaxation_tau_c, RELAXATION_TAU_C)
         for key in ("b0_T", "temperature_K", "saturation_power_mW", "calibration_b0_T",
                     "calibration_temperature_K"):
@@ -183,10 +237,35 @@ class MicrowaveCalibration:
             return float(np.interp(power_mW, powers, pbars))
         return self.pbar_boltzmann / (1.0 + power_mW / self.saturation_power_mW)
 
+    @property
+    def electron_flipflops(self):
+        """The :class:`~latticedns.lattice.electrons.ElectronFlipflops` of ``tau_c_model =
+        "sample"`` (with the anchor's scale resolved), else None."""
+        if self.tau_c_model != "sample":
+            return None
+        sigma_MHz = (self.epr_sigma_MHz if self.epr_sigma_MHz is not None
+                     else float(tempol_epr_sigma(self.b0_T)) / (2e6 * np.pi))
+        params = ElectronFlipflops(epr_sigma_MHz=sigma_MHz, electron_t2_us=self.electron_t2_us,
+                                   ee_cutoff_nm=self.ee_cutoff_nm,
+                                   ee_min_dist_nm=self.ee_min_dist_nm,
+                                   electron_t1_s=self.electron_t1_s,
+                                   statistic=self.tau_c_statistic)
+        if self.tau_c_scale == "absolute":
+            return params
+        scale = anchor_scale(self.tau_c_us, self.tau_c_pbar_ref, self.electron_t1_s,
+                             params.reference_flipflop_sum(self.tau_c_ref_mM))
+        return replace(params, scale=scale)
+
     def tau_c_us_at(self, pbar):
-        """Electron correlation time in microseconds at a mean polarization ``pbar``."""
+        """Electron correlation time in microseconds at a mean polarization ``pbar``.
+
+        With ``tau_c_model = "sample"``: the reference radical's at ``tau_c_ref_mM`` (the
+        value of models without explicit radicals), the "flipflop" formula with the anchor.
+        """
         if self.tau_c_model == "constant":
             return self.tau_c_us
+        if self.tau_c_model == "sample" and self.tau_c_scale == "absolute":
+            return 1e6 / self.electron_flipflops.reference_gamma_c(pbar, self.tau_c_ref_mM)
         floor = 1.0 / self.electron_t1_s
         ref = 1e6 / self.tau_c_us
         scale = (1.0 - pbar) * (1.0 + pbar) / ((1.0 - self.tau_c_pbar_ref) * (1.0 + self.tau_c_pbar_ref))
@@ -204,4 +283,5 @@ class MicrowaveCalibration:
             dnp_target=mw.dnp_sign * self.dnp_target if mw.is_on else 0.0,
             relaxation_tau_c_us=(1e6 * self.electron_t1_s
                                  if self.relaxation_tau_c == "electron_t1" else None),
+            electrons=self.electron_flipflops,
         )
