@@ -318,3 +318,28 @@ def test_run_file_switch():
     with pytest.raises(ConfigError) as err:
         execute_run(parse_run_document(doc, runs)[0])
     assert err.value.key == "microwave.ee_cutoff_nm"
+
+
+def test_the_continuum_follows_the_concentration_with_sample_derived_flipflops():
+    """Issue 15 item 3: a model without explicit radicals runs at the reference radical's
+    tau_c of its own concentration: the anchor's value at 50 mM, longer at 10 mM (fewer
+    neighbours), and the same tau_c for every concentration with the "flipflop" model."""
+    from dataclasses import replace
+
+    from latticedns.continuum import ContinuumModel, ContinuumParameters
+    from latticedns.continuum.model import at_concentration
+    from latticedns.protocol import MicrowaveCalibration
+    from latticedns.protocol.microwave import MicrowaveSetting
+
+    cal = MicrowaveCalibration(tau_c_model="sample")
+    on = cal.condition(MicrowaveSetting(118.0, 1))
+    assert on.electrons is not None
+    assert at_concentration(on, 50.0).tau_c_us == pytest.approx(on.tau_c_us, rel=1e-9)
+    slow = at_concentration(on, 10.0)
+    assert slow.electrons is None and slow.tau_c_us > 5 * on.tau_c_us
+    model = ContinuumModel(ContinuumParameters(radical_mM=10.0))
+    a, b = model.system(on), model.system(slow)
+    assert (a.operator != b.operator).nnz == 0 and np.array_equal(a.source, b.source)
+    flat = MicrowaveCalibration().condition(MicrowaveSetting(118.0, 1))
+    assert at_concentration(flat, 10.0) is flat
+    assert replace(on, electrons=None).tau_c_us_at_mM(10.0) == on.tau_c_us

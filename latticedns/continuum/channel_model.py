@@ -135,27 +135,25 @@ class ChannelContinuumModel(ContinuumModel):
         return np.concatenate([self.basis.doflocs[0], self.channels.r_nm])
 
     # --- the linear system ----------------------------------------------------
-    def system(self, condition):
-        """``M dp/dt = A p + s`` for a condition (cached; module docstring)."""
-        if condition not in self._cache:
-            p, c = self.params, self.channels
-            r = self._r_qp
-            rel = self.relaxation(condition, r)
-            k = self.dnp_rates(condition, r)
-            K = assemble_stiffness(self.basis, self.diffusion(condition, r))
-            C = assemble_reaction(self.basis, rel + k)
-            f = assemble_load(self.basis, rel * p.proton_thermal + k * condition.dnp_target)
-            w_near, w_far, rel_n, k_n = channel_rates(c, condition, p)
-            mu = c.mass_nm3
-            local = sp.block_diag([-self._weight * (K + C), sp.diags(-mu * (rel_n + k_n))],
-                                  format="csr")
-            exchange = (self._g_near.T @ sp.diags(mu * w_near) @ self._g_near
-                        + self._g_far.T @ sp.diags(mu * w_far) @ self._g_far)
-            source = np.concatenate([self._weight * f, mu * (rel_n * p.proton_thermal
-                                              + k_n * condition.dnp_target)])
-            self._cache[condition] = LinearSystem(operator=_symmetric(local - exchange),
-                                                  source=source, mass=self.mass)
-        return self._cache[condition]
+    def _assemble(self, condition):
+        """``M dp/dt = A p + s`` at one condition (module docstring; cached by ``system``)."""
+        p, c = self.params, self.channels
+        r = self._r_qp
+        rel = self.relaxation(condition, r)
+        k = self.dnp_rates(condition, r)
+        K = assemble_stiffness(self.basis, self.diffusion(condition, r))
+        C = assemble_reaction(self.basis, rel + k)
+        f = assemble_load(self.basis, rel * p.proton_thermal + k * condition.dnp_target)
+        w_near, w_far, rel_n, k_n = channel_rates(c, condition, p)
+        mu = c.mass_nm3
+        local = sp.block_diag([-self._weight * (K + C), sp.diags(-mu * (rel_n + k_n))],
+                              format="csr")
+        exchange = (self._g_near.T @ sp.diags(mu * w_near) @ self._g_near
+                    + self._g_far.T @ sp.diags(mu * w_far) @ self._g_far)
+        source = np.concatenate([self._weight * f, mu * (rel_n * p.proton_thermal
+                                                         + k_n * condition.dnp_target)])
+        return LinearSystem(operator=_symmetric(local - exchange), source=source,
+                            mass=self.mass)
 
     # --- observables ----------------------------------------------------------
     def _near_visible(self, pbar, bandwidth_kHz):

@@ -24,6 +24,8 @@ True
 [1.0, 1.0]
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..couplings import averaged_hyperfine_pseudosecular_sq
@@ -46,6 +48,15 @@ SNAP_NM = 1e-6
 
 #: Electron correlation times (us) at which D(r) sets the mesh (`ContinuumModel`).
 MESH_TAU_C_US = (0.1, 1.0, 10.0, 100.0, 1000.0)
+
+
+def at_concentration(condition, radical_mM):
+    """The condition a model without explicit radicals runs at: with sample-derived electron
+    flip-flops (``tau_c_model = "sample"``) its tau_c is that of ``radical_mM`` (mM,
+    :meth:`~latticedns.conditions.ElectronCondition.tau_c_us_at_mM`), else unchanged."""
+    if condition.electrons is None:
+        return condition
+    return replace(condition, tau_c_us=condition.tau_c_us_at_mM(radical_mM), electrons=None)
 
 class ContinuumModel:
     """Radial finite-element model of one radical's sphere (the model contract).
@@ -157,17 +168,19 @@ class ContinuumModel:
             semi-definite), ``source`` s = f (shape (n,), nm^3/s), ``mass`` M (nm^3).
         """
         if condition not in self._cache:
-            r = self._r_qp
-            d = self.diffusion(condition, r)
-            rel = self.relaxation(condition, r)
-            k = self.dnp_rates(condition, r)
-            K = assemble_stiffness(self.basis, d)
-            C = assemble_reaction(self.basis, rel + k)
-            f = assemble_load(self.basis, rel * self.params.proton_thermal
-                              + k * condition.dnp_target)
-            self._cache[condition] = LinearSystem(operator=_symmetric(-(K + C)), source=f,
-                                                  mass=self.mass)
+            self._cache[condition] = self._assemble(
+                at_concentration(condition, self.params.radical_mM))
         return self._cache[condition]
+
+    def _assemble(self, condition):
+        r = self._r_qp
+        d = self.diffusion(condition, r)
+        rel = self.relaxation(condition, r)
+        k = self.dnp_rates(condition, r)
+        K = assemble_stiffness(self.basis, d)
+        C = assemble_reaction(self.basis, rel + k)
+        f = assemble_load(self.basis, rel * self.params.proton_thermal + k * condition.dnp_target)
+        return LinearSystem(operator=_symmetric(-(K + C)), source=f, mass=self.mass)
 
     # --- observables ----------------------------------------------------------
     def visible_radius_nm(self, pbar, bandwidth_kHz=200.0):
