@@ -96,6 +96,8 @@ RUN_CASES = [
     ("n_outputs bool", sub("n_outputs = 16", "n_outputs = true"), "stage.prepare.n_outputs"),
     ("splitting factor overflows", physics("splitting_factor = 1e300"),
      "physics.splitting_factor"),
+    ("e-e cutoff beyond the box", sub("n_radicals = 20", "n_radicals = 8", sub(
+        "tau_c_us = 0.5", 'tau_c_us = 0.5\ntau_c_model = "sample"')), "microwave.ee_cutoff_nm"),
     ("pulse model", sub("rtol = 1e-6", 'rtol = 1e-6\npulse_model = "sudden"'), "run.pulse_model"),
     ("rtol below rounding", sub("rtol = 1e-6", "rtol = 1e-300"), "run.rtol"),
     ("stage unknown key", sub('type = "saturate"', 'type = "saturate"\ncolour = 1'),

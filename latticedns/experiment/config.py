@@ -8,6 +8,7 @@ base, e.g. ``"stage.prepare.dnp_sign" = -1``).  Every key is documented in
 """
 
 import copy
+import math
 import os
 from dataclasses import dataclass, fields
 
@@ -222,6 +223,21 @@ def _check_box(sample, physics):
                               f"for this sample), got {getattr(physics, key)}")
 
 
+def _check_ee_cutoff(sample, calibration):
+    """The e-e cutoff of sample-derived flip-flops against the box (before any work)."""
+    from ..lattice.electrons import CUTOFF_RMV
+
+    half = sample.box_edge_nm / 2
+    cutoff = calibration.ee_cutoff_nm
+    if cutoff is None:
+        cutoff = CUTOFF_RMV * (3.0 / (4.0 * math.pi * sample.radicals_per_nm3)) ** (1 / 3)
+    if cutoff >= half:
+        raise ConfigError("microwave.ee_cutoff_nm", f"{cutoff:.4g} nm must be < half the box "
+                          f"edge ({half:.4g} nm for this sample): give more radicals "
+                          f"(run.n_radicals) or a shorter ee_cutoff_nm (the default is "
+                          f"{CUTOFF_RMV:g} r_MV)")
+
+
 def _resolve(doc, base_dir):
     for k in doc:
         if k not in _TOP:
@@ -275,6 +291,8 @@ def _resolve(doc, base_dir):
             raise ConfigError(f"microwave.{key}", "set it in [physics]; it is shared")
         mw_in[key] = getattr(physics, key)
     calibration = _build(MicrowaveCalibration, mw_in, "microwave")
+    if run["model"] == "lattice" and calibration.tau_c_model == "sample":
+        _check_ee_cutoff(sample, calibration)
     stages = _stages(doc.get("stage"))
     total = sum(st.duration_s for st in stages)
     late = [t for t in run["profile_times_s"] if t > total * (1 + 1e-12)]
