@@ -44,9 +44,8 @@ from .boundary import equal_volume_radius_nm, hidden_volume_scale_nm3
 from .channels import channel_rates, sample_channels
 from .forms import (assemble_load, assemble_mass, assemble_reaction, assemble_stiffness,
                     quadrature_radii, shell_weights)
-from .mesh import graded_vertices, lipschitz_envelope, radial_basis
-from .model import MESH_TAU_C_US, SNAP_NM, ContinuumModel, _symmetric
-from ..diffusion import diffusion_coefficient
+from .mesh import graded_vertices, radial_basis
+from .model import SNAP_NM, ContinuumModel, _symmetric
 from ..errors import ConfigError
 from ..system import LinearSystem
 
@@ -87,7 +86,7 @@ class ChannelContinuumModel(ContinuumModel):
                                                  h_inner_nm=h_inner, growth=growth,
                                                  boundaries_nm=breaks,
                                                  h_boundary_nm=h_boundary,
-                                                 size_cap=self._cap(r_c, step, growth))
+                                                 size_cap=self._diffusion_size_cap(step, growth, r_c))
         # the sphere's extent first (readers of vertices_nm[0] / [-1] see [r_in, r_MV])
         self.vertices_nm = np.concatenate([[p.r_in_nm], self.field_vertices_nm])
         self.basis = radial_basis(self.field_vertices_nm, p.element, p.intorder)
@@ -106,17 +105,6 @@ class ChannelContinuumModel(ContinuumModel):
                                shape=(len(c.k), n))
         self._g_far = (e_near - sp.hstack([probes, sp.csr_matrix((len(c.k), c.n))])).tocsr()
         self._cache = {}
-
-    def _cap(self, r_c, step, growth):
-        """``(r, h)``: the D(r) size limit of :class:`ContinuumModel`, on ``[r_c, r_out]``."""
-        p = self.params
-        r = np.linspace(r_c, p.r_out_nm, 2000)
-        slope = np.zeros_like(r)
-        for pbar in sorted({p.electron_thermal, *p.boundary_pbars, 0.5}):
-            for tau_c_us in MESH_TAU_C_US:
-                d = diffusion_coefficient(r, pbar, p.diffusion_conditions(tau_c_us))
-                slope = np.maximum(slope, np.abs(np.gradient(np.log(d), r)))
-        return r, lipschitz_envelope(r, step / np.maximum(slope, 1e-300), growth - 1.0)
 
     def _far_boundary_nm(self, pbar, bandwidth_kHz):
         """Equal-volume visible/hidden radius of the bulk shell ``[r_c, r_out]`` (nm)."""

@@ -100,8 +100,9 @@ class ContinuumModel:
         self._r_qp = quadrature_radii(self.basis)
         self._cache = {}
 
-    def _diffusion_size_cap(self, step, growth):
-        """``(r, h)``: element sizes in nm over which ln D changes by at most ``step``.
+    def _diffusion_size_cap(self, step, growth, r_start_nm=None):
+        """``(r, h)``: element sizes in nm over which ln D changes by at most ``step``, on
+        ``[r_start_nm, r_out]`` (default from ``r_in``).
 
         D is evaluated for the thermal electron polarization, the ``boundary_pbars`` and
         0.5, each at tau_c = 0.1, 1, 10, 100 and 1000 us (the range of the microwave
@@ -109,7 +110,7 @@ class ContinuumModel:
         no faster than ``growth`` allows (:func:`lipschitz_envelope`).
         """
         p = self.params
-        r = np.linspace(p.r_in_nm, p.r_out_nm, 2000)
+        r = np.linspace(p.r_in_nm if r_start_nm is None else r_start_nm, p.r_out_nm, 2000)
         slope = np.zeros_like(r)
         for pbar in sorted({p.electron_thermal, *p.boundary_pbars, 0.5}):
             for tau_c_us in MESH_TAU_C_US:
