@@ -156,3 +156,27 @@ def test_the_channel_continuum_takes_its_glass_from_the_sample_and_is_not_warned
     paper = spec_of(run={"model": "continuum"}, physics={"transport": "channels",
                                                          "preset": "paper"})
     assert paper.physics.channel_cutoff_nm == 1.0  # the preset's flip-flop cutoff
+
+
+def test_warnings_are_printed_at_the_start_and_recorded_in_the_result(tmp_path, capsys):
+    """A run at 3.35 T / 1.4 K with the 7.05 T / 1.2 K calibration: one line on stderr before
+    the run, the same text in the result file, and the preset among the parameters."""
+    from latticedns.cli import main
+    from latticedns.store import read_run
+    from latticedns.tomlfile import dump_toml
+
+    doc = bundled(physics={"b0_T": 3.35, "temperature_K": 1.4}, run={
+        "model": "continuum", "profile_times_s": []}, only="positive")
+    next(st for st in doc["stage"] if st["type"] == "detect")["n_pulses"] = 8
+    doc["run"]["sample"] = os.path.join(ROOT, "geometries", "dnp-juice-50mM.toml")
+    path = tmp_path / "elsewhere.toml"
+    path.write_text(dump_toml(doc))
+    assert main(["run", str(path), "-o", str(tmp_path / "r.h5")]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert any("belongs to 7.05 T / 1.2 K" in line for line in lines), err
+    rec = read_run(tmp_path / "r.h5", "positive")
+    assert any("used at 3.35 T / 1.4 K" in w for w in rec.warnings)
+    assert [line[len("warning: "):] for line in lines] == list(rec.warnings)
+    assert rec.parameters["physics"]["preset"] == "calibrated"
+    assert "physics: preset calibrated (departures from the paper" in err
