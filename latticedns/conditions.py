@@ -33,7 +33,7 @@ class ElectronCondition:
         Correlation time in microseconds of the electron S_z noise that Eq. 6 samples at
         the nuclear Larmor frequency (> 0); None: ``tau_c_us``, as in the paper
         (``docs/theory.md``, section 7).
-    electrons : latticedns.lattice.electrons.ElectronFlipflops or None
+    electrons : latticedns.lattice.electron_rates.ElectronFlipflops or None
         Set by ``microwave.tau_c_model = "sample"``: a model with explicit radicals then
         gives each radical its own Gamma_c,e from its neighbours (``docs/theory.md``,
         section 7b) and ``tau_c_us`` is the reference value (median or mean radical) at
@@ -60,7 +60,7 @@ class ElectronCondition:
                 raise ConfigError(key, f"must be > 0 us, got {v!r}")
         if not (np.isfinite(self.dnp_rate_per_s) and self.dnp_rate_per_s >= 0):
             raise ConfigError("dnp_rate_per_s", f"must be >= 0 s^-1, got {self.dnp_rate_per_s!r}")
-        # an ElectronFlipflops (latticedns.lattice.electrons; not imported here: the
+        # an ElectronFlipflops (latticedns.lattice.electron_rates; not imported here: the
         # conditions sit below the models)
         if self.electrons is not None and not hasattr(self.electrons, "reference_gamma_c"):
             raise ConfigError("electrons", f"must be an ElectronFlipflops or None, got "

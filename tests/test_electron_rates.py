@@ -14,12 +14,11 @@ from latticedns.constants import GAMMA_E, dipolar_constant, number_density_per_n
 from latticedns.couplings import hyperfine_secular
 from latticedns.errors import ConfigError
 from latticedns.lattice import Sample, SampleSpec, generate_sample, proton_radical_pairs
-from latticedns.lattice.electrons import (TEMPOL_A_14N_MT, TEMPOL_G, ElectronFlipflops,
-                                          decorrelation_rates, draw_offsets,
-                                          ee_flipflop_coupling, ee_flipflop_rate,
+from latticedns.lattice.electron_rates import ElectronFlipflops, sample_electron_rates
+from latticedns.lattice.electrons import (TEMPOL_A_14N_MT, TEMPOL_G, decorrelation_rates,
+                                          draw_offsets, ee_flipflop_coupling, ee_flipflop_rate,
                                           homogeneous_width, mean_flipflop_sum,
-                                          reference_flipflop_sums, sample_electron_rates,
-                                          tempol_epr_sigma)
+                                          reference_flipflop_sums, tempol_epr_sigma)
 from latticedns.lattice.model import LatticeModel, LatticeParameters
 from latticedns.protocol.microwave import MicrowaveCalibration, MicrowaveSetting
 

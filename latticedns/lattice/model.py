@@ -31,7 +31,7 @@ from ..rates import MAX_SPLITTING_FACTOR, paramagnetic_relaxation_rate
 from ..resources import threads
 from ..system import LinearSystem
 from .couplings import coupling_geometry, neighbour_zero_quantum_sums, pair_weighted_log_mean
-from .electrons import sample_electron_rates
+from .electron_rates import sample_electron_rates
 from .neighbours import proton_radical_pairs
 from .ratematrix import assemble, build_pattern
 
@@ -185,7 +185,7 @@ class LatticeModel:
                                             condition.gamma_c_relaxation, omega0)
 
     def electron_rates(self, condition):
-        """The :class:`~latticedns.lattice.electrons.ElectronRates` of this sample for
+        """The :class:`~latticedns.lattice.electron_rates.ElectronRates` of this sample for
         ``condition.electrons``, or None without them.  The flip-flop sums are cached per
         parameter set apart from the scale (a fit of tau_c_us reuses them)."""
         params = condition.electrons

@@ -46,7 +46,8 @@ from ..conditions import ElectronCondition
 from ..constants import GAMMA_E, boltzmann_polarization
 from .._args import check_choice, check_number, is_real
 from ..errors import ConfigError
-from ..lattice.electrons import STATISTICS, ElectronFlipflops, anchor_scale, tempol_epr_sigma
+from ..lattice.electron_rates import ElectronFlipflops
+from ..lattice.electrons import STATISTICS, anchor_scale, tempol_epr_sigma
 
 __all__ = ["TAU_C_MODELS", "TAU_C_SCALES", "RELAXATION_TAU_C", "MicrowaveSetting",
            "MicrowaveCalibration"]
@@ -239,7 +240,7 @@ class MicrowaveCalibration:
 
     @property
     def electron_flipflops(self):
-        """The :class:`~latticedns.lattice.electrons.ElectronFlipflops` of ``tau_c_model =
+        """The :class:`~latticedns.lattice.electron_rates.ElectronFlipflops` of ``tau_c_model =
         "sample"`` (with the anchor's scale resolved), else None."""
         if self.tau_c_model != "sample":
             return None
