@@ -342,3 +342,16 @@ def test_the_continuum_follows_the_concentration_with_sample_derived_flipflops()
     flat = MicrowaveCalibration().condition(MicrowaveSetting(118.0, 1))
     assert at_concentration(flat, 10.0) is flat
     assert replace(on, electrons=None).tau_c_us_at_mM(10.0) == on.tau_c_us
+
+
+def test_the_cutoff_rule_in_units_of_r_mv():
+    from latticedns.protocol import MicrowaveCalibration
+
+    n = 50e-3 * 6.02214076e23 / 1e24  # 50 mM in nm^-3
+    r_mv = (3.0 / (4.0 * np.pi * n)) ** (1.0 / 3.0)
+    assert ElectronFlipflops(epr_sigma_MHz=200.0).cutoff_at(n) == pytest.approx(2 * r_mv)
+    three = MicrowaveCalibration(tau_c_model="sample", tau_c_scale="absolute",
+                                 ee_cutoff_rmv=3.0).electron_flipflops
+    assert three.cutoff_at(n) == pytest.approx(3 * r_mv)
+    with pytest.raises(ConfigError, match="ee_cutoff_rmv"):
+        MicrowaveCalibration(tau_c_model="sample", ee_cutoff_rmv=0.1)

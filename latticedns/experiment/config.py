@@ -225,17 +225,16 @@ def _check_box(sample, physics):
 
 def _check_ee_cutoff(sample, calibration):
     """The e-e cutoff of sample-derived flip-flops against the box (before any work)."""
-    from ..lattice.electrons import CUTOFF_RMV
-
     half = sample.box_edge_nm / 2
     cutoff = calibration.ee_cutoff_nm
     if cutoff is None:
-        cutoff = CUTOFF_RMV * (3.0 / (4.0 * math.pi * sample.radicals_per_nm3)) ** (1 / 3)
+        cutoff = calibration.ee_cutoff_rmv * (3.0 / (4.0 * math.pi
+                                                     * sample.radicals_per_nm3)) ** (1 / 3)
     if cutoff >= half:
         raise ConfigError("microwave.ee_cutoff_nm", f"{cutoff:.4g} nm must be < half the box "
                           f"edge ({half:.4g} nm for this sample): give more radicals "
-                          f"(run.n_radicals) or a shorter ee_cutoff_nm (the default is "
-                          f"{CUTOFF_RMV:g} r_MV)")
+                          f"(run.n_radicals) or a shorter cutoff (ee_cutoff_nm, or "
+                          f"ee_cutoff_rmv = {calibration.ee_cutoff_rmv:g} r_MV)")
 
 
 def _resolve(doc, base_dir):

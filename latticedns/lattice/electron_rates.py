@@ -37,7 +37,11 @@ class ElectronFlipflops:
         Homogeneous T2e in us; the pair line decays at gamma = 2/T2e.
     ee_cutoff_nm : float or None
         e-e cutoff R in nm (< half the box edge of the sample it is applied to); None:
-        :data:`CUTOFF_RMV` r_MV of the concentration (:meth:`cutoff_at`).
+        ``ee_cutoff_rmv`` r_MV of the concentration (:meth:`cutoff_at`).
+    ee_cutoff_rmv : float
+        The cutoff in units of the radius of mean volume when ``ee_cutoff_nm`` is None
+        (:data:`CUTOFF_RMV` = 2 by default), so that every concentration (and the anchor's
+        reference sample) uses the same rule.
     ee_min_dist_nm : float
         Closest radical approach of the reference sample and the mean field, nm.
     electron_t1_s : float
@@ -51,6 +55,7 @@ class ElectronFlipflops:
     epr_sigma_MHz: float
     electron_t2_us: float = 1.0
     ee_cutoff_nm: float | None = None
+    ee_cutoff_rmv: float = CUTOFF_RMV
     ee_min_dist_nm: float = 0.6
     electron_t1_s: float = 1.0
     scale: float = 1.0
@@ -79,10 +84,10 @@ class ElectronFlipflops:
 
     def cutoff_at(self, density_per_nm3):
         """The e-e cutoff in nm at a radical density (nm^-3): ``ee_cutoff_nm``, or
-        :data:`CUTOFF_RMV` x (3 / (4 pi n))^(1/3)."""
+        ``ee_cutoff_rmv`` x (3 / (4 pi n))^(1/3)."""
         if self.ee_cutoff_nm is not None:
             return self.ee_cutoff_nm
-        return CUTOFF_RMV * (3.0 / (4.0 * np.pi * density_per_nm3)) ** (1.0 / 3.0)
+        return self.ee_cutoff_rmv * (3.0 / (4.0 * np.pi * density_per_nm3)) ** (1.0 / 3.0)
 
     def reference_flipflop_sum(self, radical_mM):
         """The ``statistic`` of sum_l W_kl (s^-1, absolute) of random samples at ``radical_mM``.

@@ -166,8 +166,12 @@ class MicrowaveCalibration:
     electron_t2_us : float
         Homogeneous electron T2e in us (1.0); the e-e pair line decays at 2/T2e.
     ee_cutoff_nm : float or None
-        e-e cutoff in nm (< half the lattice's box edge); None (default): 2 r_MV of the
-        concentration, r_MV = (3 / (4 pi n))^(1/3) (3.99 nm at 50 mM).
+        e-e cutoff in nm (< half the lattice's box edge); None (default):
+        ``ee_cutoff_rmv`` r_MV of the concentration, r_MV = (3 / (4 pi n))^(1/3) (2 r_MV =
+        3.99 nm at 50 mM).
+    ee_cutoff_rmv : float
+        The cutoff in units of r_MV when ``ee_cutoff_nm`` is not given (2; in [0.5, 20]):
+        the same rule at every concentration and for the anchor's reference sample.
     ee_min_dist_nm : float
         Closest radical approach of the reference sample and the mean field in nm (0.6,
         the default ``sample.min_dist_radical_radical_nm``; the lattice's own sample keeps
@@ -193,6 +197,7 @@ class MicrowaveCalibration:
     epr_sigma_MHz: float | None = None
     electron_t2_us: float = 1.0
     ee_cutoff_nm: float | None = None
+    ee_cutoff_rmv: float = 2.0
     ee_min_dist_nm: float = 0.6
 
     def __post_init__(self):
@@ -205,6 +210,7 @@ class MicrowaveCalibration:
         check_number("electron_t2_us", self.electron_t2_us, *TAU_RANGE_US, "us")
         if self.ee_cutoff_nm is not None:
             check_number("ee_cutoff_nm", self.ee_cutoff_nm, 1e-3, 1e3, "nm")
+        check_number("ee_cutoff_rmv", self.ee_cutoff_rmv, 0.5, 20.0, "r_MV")
         check_number("ee_min_dist_nm", self.ee_min_dist_nm, 1e-3, 1e2, "nm")
         check_choice("relaxation_tau_c", self.relaxation_tau_c, RELAXATION_TAU_C)
         for key in ("b0_T", "temperature_K", "saturation_power_mW", "calibration_b0_T",
@@ -248,6 +254,7 @@ class MicrowaveCalibration:
                      else float(tempol_epr_sigma(self.b0_T)) / (2e6 * np.pi))
         params = ElectronFlipflops(epr_sigma_MHz=sigma_MHz, electron_t2_us=self.electron_t2_us,
                                    ee_cutoff_nm=self.ee_cutoff_nm,
+                                   ee_cutoff_rmv=self.ee_cutoff_rmv,
                                    ee_min_dist_nm=self.ee_min_dist_nm,
                                    electron_t1_s=self.electron_t1_s,
                                    statistic=self.tau_c_statistic)
