@@ -10,9 +10,8 @@ import numpy as np
 from ..continuum import ContinuumModel
 from ..lattice import generate_sample
 from ..lattice.model import LatticeModel
-from ..protocol import (STAGE_TYPES, Detect, Saturate, SelectiveSaturate, iter_protocols,
-                        run_protocol)
-from ..protocol.microwave import OFF
+from ..protocol import STAGE_TYPES, iter_protocols, run_protocol
+from ..protocol.microwave import MicrowaveSetting
 
 __all__ = ["build_model", "parameters_of", "protocol_options", "stage_rows", "execute_run",
            "execute_runs"]
@@ -129,44 +128,33 @@ def _pools(kind, model, condition, pbar, bandwidth_kHz):
             "t1_visible_s": float(t1_visible), "t1_hidden_s": float(t1_hidden)}
 
 
-def stage_rows(spec, model):
+def stage_rows(spec, model, result):
     """The electron and proton conditions of every stage of a run, one dict per stage.
 
-    The conditions are the ones :func:`latticedns.protocol.run_protocol` uses: each stage's
-    :class:`~latticedns.conditions.ElectronCondition` (an instantaneous saturation holds
-    the microwave setting in force before it) and the visible pool of its observables
-    (detection and selective saturation at their own bandwidth, other stages at
-    ``run.bandwidth_kHz``; after a selective saturation with ``run.visible_pool =
-    "saturated"`` judged at the Pbar of that saturation).  Only cheap quantities are
-    evaluated (no operator, no propagation); keys and units: ``STAGE_COLUMNS`` of
-    :mod:`latticedns.store.records`.
+    The microwave setting and the visible pool of each stage are those the protocol
+    logged while it ran (``result.cost["stages"]``, :func:`latticedns.protocol.run_protocol`);
+    the rest is evaluated from them (no operator, no propagation).  Keys and units:
+    ``STAGE_COLUMNS`` of :mod:`latticedns.store.records`.
 
     Parameters
     ----------
     spec : RunSpec
     model : LatticeModel or ContinuumModel
         The run's model (:func:`build_model`).
+    result : ProtocolResult
+        The run's result.
 
     Returns
     -------
     list of dict
     """
-    cal, run = spec.calibration, spec.run
+    cal = spec.calibration
     t1_bulk = float(model.params.t1_bulk_s)
-    mw_now, fixed, t0, rows, pools = OFF, None, 0.0, [], {}
-    for name, stage in zip(_stage_names(spec), spec.stages):
-        instantaneous = isinstance(stage, (Saturate, SelectiveSaturate))
-        mw = mw_now if instantaneous else stage.microwave
+    t0, rows, pools = 0.0, [], {}
+    for name, stage, log in zip(_stage_names(spec), spec.stages, result.cost["stages"]):
+        mw = MicrowaveSetting(log["power_mW"], log["dnp_sign"])
         cond = cal.condition(mw)
-        if isinstance(stage, Saturate):
-            fixed, pool = None, (cond.pbar, run["bandwidth_kHz"])
-        elif isinstance(stage, SelectiveSaturate):
-            pool = (cond.pbar, stage.bandwidth_kHz)
-            fixed = cond.pbar if run["visible_pool"] == "saturated" else None
-        else:
-            band = stage.bandwidth_kHz if isinstance(stage, Detect) else run["bandwidth_kHz"]
-            pool = (cond.pbar if fixed is None else fixed, band)
-            mw_now = mw
+        pool = (log["pool_pbar"], log["pool_bandwidth_kHz"])
         key = (cond, *pool)
         if key not in pools:
             pools[key] = _pools(spec.model, model, cond, *pool)
@@ -183,7 +171,7 @@ def stage_rows(spec, model):
     return rows
 
 
-def _extras(spec, model):
+def _extras(spec, model, result):
     """The record's ``stages``, ``warnings`` and ``sample_toml`` of a run."""
     from ..store import StageTable, geometry_toml
 
@@ -191,7 +179,7 @@ def _extras(spec, model):
     comment = (f"Resolved sample of run {spec.name!r}" + (f" (from {origin})" if origin else "")
                + ", after run.seed, run.n_radicals and [sample] changes.\nUsable as a "
                  "geometry file (run.sample); written by latticedns.")
-    return dict(stages=StageTable.from_rows(stage_rows(spec, model)),
+    return dict(stages=StageTable.from_rows(stage_rows(spec, model, result)),
                 warnings=tuple(spec.warnings),
                 sample_toml=geometry_toml(spec.sample.to_dict(), comment))
 
@@ -258,7 +246,7 @@ def execute_runs(specs, progress=None, models=None):
             spec = specs[index]
             if finer is not None:
                 _attach_mesh_error(result, next(finer), first.run["rtol"], spec.name)
-            extras = _extras(spec, model)
+            extras = _extras(spec, model, result)
             yield index, RunRecord(name=spec.name, parameters=parameters_of(spec),
                                    seed=spec.sample.seed, model=spec.model, result=result,
                                    sample=_positions(sample), wall_s=time.perf_counter() - tick,
@@ -320,7 +308,7 @@ def execute_run(spec, progress=None):
     finer = _finer_results(spec, [spec.stages])
     if finer is not None:
         _attach_mesh_error(result, next(finer), spec.run["rtol"], spec.name)
-    extras = _extras(spec, model)
+    extras = _extras(spec, model, result)
     return RunRecord(name=spec.name, parameters=parameters_of(spec), seed=spec.sample.seed,
                      model=spec.model, result=result, sample=_positions(sample),
                      wall_s=time.perf_counter() - tick, **extras)

@@ -225,9 +225,28 @@ class _Protocol:
             plans.setdefault(key, []).append(float(t_ref))
         return {k: tuple(v) for k, v in plans.items()}
 
+    def _log(self, run, stage):
+        """Record in ``run.cost["stages"]`` the microwave setting a stage runs at (the one in
+        force for instantaneous saturations) and the visible pool of its records: the Pbar
+        and the bandwidth (kHz) at which visibility is judged (for a selective saturation,
+        the pool it zeroes)."""
+        instantaneous = isinstance(stage, (Saturate, SelectiveSaturate))
+        mw = run.mw_now if instantaneous else stage.microwave
+        pbar = self.cal.condition(mw).pbar
+        if isinstance(stage, SelectiveSaturate):
+            pool = (pbar, stage.bandwidth_kHz)
+        else:
+            fixed = None if isinstance(stage, Saturate) else run.pool_pbar
+            band = stage.bandwidth_kHz if isinstance(stage, Detect) else self.bandwidth_kHz
+            pool = (pbar if fixed is None else fixed, band)
+        run.cost.setdefault("stages", []).append(
+            {"power_mW": float(mw.power_mW), "dnp_sign": int(mw.dnp_sign),
+             "pool_pbar": float(pool[0]), "pool_bandwidth_kHz": float(pool[1])})
+
     def step(self, run, k, stage, report):
         """Apply stage ``k`` to ``run`` in place."""
         model, cal, tick = self.model, self.cal, time.perf_counter()
+        self._log(run, stage)
         if isinstance(stage, Saturate):
             run.p = run.p * stage.residual
             run.pool_pbar = None
