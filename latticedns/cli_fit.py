@@ -33,13 +33,11 @@ def add_fit_parser(sub):
 
 
 def _status_line(state):
+    from .cli import _duration
+
     left = "" if state.left_s is None else f", ~{_duration(state.left_s)} left"
     return (f"{state.phase}: {state.n_evaluations} evaluations, chi^2 {state.chi2:.6g}, "
             f"{_duration(state.elapsed_s)}{left}")
-
-
-def _duration(seconds):
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def _cmd_fit(args):

@@ -8,12 +8,12 @@ base, e.g. ``"stage.prepare.dnp_sign" = -1``).  Every key is documented in
 """
 
 import copy
-import math
 import os
 from dataclasses import dataclass, fields
 
 from .._args import check_choice, is_real
 from ..continuum import ContinuumParameters
+from ..diffusion import mean_volume_radius_nm
 from ..continuum.parameters import REMOVED
 from ..errors import ConfigError
 from ..examples import resolve_sample
@@ -228,8 +228,7 @@ def _check_ee_cutoff(sample, calibration):
     half = sample.box_edge_nm / 2
     cutoff = calibration.ee_cutoff_nm
     if cutoff is None:
-        cutoff = calibration.ee_cutoff_rmv * (3.0 / (4.0 * math.pi
-                                                     * sample.radicals_per_nm3)) ** (1 / 3)
+        cutoff = calibration.ee_cutoff_rmv * mean_volume_radius_nm(sample.radical_mM)
     if cutoff >= half:
         raise ConfigError("microwave.ee_cutoff_nm", f"{cutoff:.4g} nm must be < half the box "
                           f"edge ({half:.4g} nm for this sample): give more radicals "

@@ -75,7 +75,7 @@ class SeedWorkers:
             raise ConfigError("--workers", f"must be >= 1, got {n_workers}")
         self.shares = deal(tuple(spec.seeds), n_workers)
         ctx = multiprocessing.get_context("spawn")
-        self._procs, self._conns = [], []
+        self._procs, self._conns, self._share_of = [], [], {}
         try:
             with single_threaded_children():
                 for share in self.shares:
@@ -86,6 +86,7 @@ class SeedWorkers:
                     theirs.close()
                     self._procs.append(proc)
                     self._conns.append(ours)
+                    self._share_of[proc.name] = share
         except BaseException:
             self.close()
             raise
@@ -122,10 +123,10 @@ class SeedWorkers:
             raise RuntimeError(f"a seed worker failed: {failure[1]}")
         return [gathered[self._index[s]] for s in self.seeds]
 
-    @staticmethod
-    def _died(proc):
+    def _died(self, proc):
         proc.join(timeout=5)
-        return (f"the worker process simulating seeds {proc.name.split('seeds-')[-1]} ended "
+        seeds = ", ".join(map(str, self._share_of[proc.name]))
+        return (f"the worker process simulating seeds {seeds} ended "
                 f"(exit code {proc.exitcode}: killed, or out of memory); the fit is stopped")
 
     def close(self, cancel=False):
