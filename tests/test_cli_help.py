@@ -13,6 +13,7 @@ import pytest
 import latticedns.cli as cli
 from latticedns.cli import COMMANDS, build_parser, main
 from latticedns.diffusion import DiffusionConditions
+from runtexts import SHORT_CONTINUUM_RUN
 
 DOCS = os.path.join(os.path.dirname(__file__), "..", "docs", "usage.md")
 GEOM = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "geometries",
@@ -115,36 +116,13 @@ def test_summary_numbers():
     assert cli._time_format(np.arange(32) * 10.0) == (1.0, "s", 0)
 
 
-RUN = f'''
-[run]
-name = "t"
-model = "continuum"
-sample = "{GEOM}"
-
-[[stage]]
-type = "saturate"
-[[stage]]
-type = "microwave"
-name = "prepare"
-duration_s = 640.0
-power_mW = 118.0
-[[stage]]
-type = "delay"
-duration_s = 10.0
-[[stage]]
-type = "selective_saturate"
-[[stage]]
-type = "detect"
-n_pulses = 32
-interval_s = 10.0
-flip_angle_deg = 0.1
-
+RUN = SHORT_CONTINUUM_RUN + '''
 [[variant]]
 name = "positive"
-set = {{ "stage.prepare.dnp_sign" = 1 }}
+set = { "stage.prepare.dnp_sign" = 1 }
 [[variant]]
 name = "negative"
-set = {{ "stage.prepare.dnp_sign" = -1 }}
+set = { "stage.prepare.dnp_sign" = -1 }
 '''
 
 

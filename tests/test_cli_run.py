@@ -7,34 +7,12 @@ import numpy as np
 import pytest
 
 from latticedns.cli import main
+from runtexts import SHORT_CONTINUUM_RUN
 
 RUNS = os.path.join(os.path.dirname(__file__), "..", "runs")
 GEOM = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "geometries", "dnp-juice-50mM.toml"))
 
-BASE = f'''
-[run]
-name = "t"
-model = "continuum"
-sample = "{GEOM}"
-
-[[stage]]
-type = "saturate"
-[[stage]]
-type = "microwave"
-name = "prepare"
-duration_s = 640.0
-power_mW = 118.0
-[[stage]]
-type = "delay"
-duration_s = 10.0
-[[stage]]
-type = "selective_saturate"
-[[stage]]
-type = "detect"
-n_pulses = 32
-interval_s = 10.0
-flip_angle_deg = 0.1
-'''
+BASE = SHORT_CONTINUUM_RUN
 
 
 def write(tmp_path, text, name="r.toml"):
